@@ -1,0 +1,12 @@
+# The two commands of README.md. Both install what they need first (scripts/setup.sh, idempotent).
+#   make demo [URL=...] [MODEL=tiny]   one local run of the DAG with `airflow dags test`
+#   make test                          the whole test suite (what .ci/run runs)
+.PHONY: demo test
+
+demo:
+	scripts/setup.sh requirements.txt
+	.venv/bin/python scripts/demo.py $(if $(URL),--url "$(URL)") $(if $(MODEL),--model "$(MODEL)")
+
+test:
+	scripts/setup.sh requirements-test.txt
+	.venv/bin/python -m pytest $(PYTEST_ARGS)

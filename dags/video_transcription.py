@@ -1,0 +1,96 @@
+"""
+### Video transcription with OpenAI Whisper
+
+`resolve` expands the inputs (videos, playlists, channels, feeds, URL files) with yt-dlp and records why anything is
+skipped → `transcribe` runs once per video (dynamic task mapping) and writes txt/srt/vtt/json to the store →
+`report` writes the results table and an HTML page under `runs/<run id>/` in the store.
+
+Daily runs over a playlist or channel only spend compute on new videos: finished transcripts are reused.
+Logic lives in `plugins/transcription`; each task below only unpacks its params.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+
+from transcription.options import MODELS, TASKS, TranscribeOptions
+
+DEFAULT_URL = "https://www.youtube.com/watch?v=jNQXAC9IVRw"  # "Me at the zoo": 19 s, the first YouTube video
+
+
+@dag(
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["whisper", "transcription"],
+    doc_md=__doc__,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+    params={
+        "url": Param(DEFAULT_URL, type=["null", "string"], title="URL",
+                     description="A video, playlist, channel or podcast feed: anything yt-dlp can open."),
+        "urls": Param([], type="array", items={"type": "string"}, title="More URLs", description="One per line."),
+        "url_file": Param(None, type=["null", "string"], title="URL file",
+                          description="Path or URI (s3://…) of a text file: one URL per line, # comments."),
+        "model": Param("tiny", enum=list(MODELS), title="Whisper model"),
+        "task": Param("transcribe", enum=list(TASKS), description="translate: into English."),
+        "language": Param("auto", type="string", pattern="^(auto|[a-z]{2,3})$",
+                          description="auto (detect), or a language code such as en, de, ja."),
+        "title": Param("Video transcripts", type="string", title="Report title"),
+        "min_count": Param(2, type="integer", minimum=1, title="word2vec min count",
+                           description="Words rarer than this are left out of the report's word map."),
+        "max_videos": Param(50, type="integer", minimum=1, maximum=1000, description="Per run, newest first."),
+        "force": Param(False, type="boolean", description="Redo transcripts that are already in the store."),
+        "whisper_options": Param({}, type="object", title="Whisper options",
+                                 description='More whisper.transcribe options, e.g. {"beam_size": 5}.'),
+    },
+)
+def video_transcription():
+    @task
+    def resolve(params=None, ti=None) -> list[dict]:
+        """The videos to map over; the skip records travel beside them, under the XCom key "skipped"."""
+        from airflow.sdk.exceptions import AirflowFailException
+        from transcription import engine, sources
+
+        try:  # bad options or inputs fail here, before any GPU time, and without retries: they cannot heal
+            engine.check_options(TranscribeOptions.from_params(params))
+            inputs = sources.read_inputs(params["url"], params["urls"], params["url_file"])
+        except ValueError as e:
+            raise AirflowFailException(str(e)) from e
+        resolution = sources.resolve(inputs, max_videos=params["max_videos"]).as_dict()
+        ti.xcom_push(key="skipped", value=resolution["skipped"])
+        return resolution["videos"]
+
+    # The one place that decides where transcription runs: in-process here.
+    @task(map_index_template="{{ video_title }}",
+          max_active_tis_per_dagrun=int(os.environ.get("TRANSCRIBE_CONCURRENCY", "2")))
+    def transcribe(video: dict, params=None) -> dict:
+        from transcription.pipeline import transcribe_video
+        from transcription.store import Store
+
+        get_current_context()["video_title"] = video["title"]
+        return transcribe_video(video, TranscribeOptions.from_params(params), store=Store(), force=params["force"])
+
+    # all_done: failed and skipped videos are listed, not hidden. No retries: the report is cheap to re-run, and
+    # what makes it fail (resolve failed, so there is nothing to list) is not healed by waiting.
+    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
+    def report(videos: list, skipped: list, results: list, params=None, run_id=None) -> str:
+        from transcription import report, sources
+        from transcription.store import Store
+
+        resolution = sources.Resolution.from_dict({"videos": videos, "skipped": skipped})
+        outcome = report.write(Store(), run_id, resolution, list(results),
+                               options=TranscribeOptions.from_params(params), title=params["title"])
+        print(f"Report: {outcome['report']}")
+        return outcome["report"]
+
+    videos = resolve()
+    results = transcribe.expand(video=videos)
+    report(videos, videos["skipped"], results)
+
+
+video_transcription()

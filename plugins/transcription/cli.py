@@ -1,0 +1,77 @@
+"""`python -m transcription`: the transcriber image's entrypoint, and runs without Airflow.
+
+    transcription transcribe --video '{"extractor": ..., "id": ..., "url": ...}' --model small   # one video
+    transcription run https://www.youtube.com/playlist?list=... --model tiny                    # a whole run
+    transcription resolve URL ...                                                                # list, no download
+    transcription make-checkpoint random-mini.pt                                                 # random weights
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from transcription.options import MODELS, TASKS, TranscribeOptions
+
+
+def parser() -> argparse.ArgumentParser:
+    whisper_args = argparse.ArgumentParser(add_help=False)
+    whisper_args.add_argument("--model", default="tiny", help=f"whisper model: {', '.join(MODELS)}, ...")
+    whisper_args.add_argument("--task", default="transcribe", choices=TASKS)
+    whisper_args.add_argument("--language", default="auto", help="'auto' (detect) or a code such as en, de")
+    whisper_args.add_argument("--whisper-options", type=json.loads, default={}, metavar="JSON",
+                              help='extra whisper.transcribe options, e.g. \'{"beam_size": 5}\'')
+    whisper_args.add_argument("--store", default=None, help="store URL (default: $TRANSCRIPTION_STORE)")
+    whisper_args.add_argument("--force", action="store_true", help="redo transcripts that are already stored")
+
+    inputs = argparse.ArgumentParser(add_help=False)
+    inputs.add_argument("urls", nargs="*", metavar="URL", help="video, playlist, channel or feed URLs")
+    inputs.add_argument("--url-file", help="a file (path or URI) with one URL per line")
+    inputs.add_argument("--max-videos", type=int, default=50)
+
+    cli = argparse.ArgumentParser(prog="transcription", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = cli.add_subparsers(dest="command", required=True)
+    commands.add_parser("resolve", parents=[inputs], help="list the videos an input expands to, as JSON")
+    one = commands.add_parser("transcribe", parents=[whisper_args], help="transcribe one resolved video")
+    one.add_argument("--video", type=json.loads, required=True, metavar="JSON", help="a video from `resolve`")
+    run = commands.add_parser("run", parents=[inputs, whisper_args], help="resolve, transcribe and report")
+    run.add_argument("--title", default="Video transcripts")
+    run.add_argument("--run-id")
+    checkpoint = commands.add_parser("make-checkpoint", help="write a random-weight checkpoint (not speech!)")
+    checkpoint.add_argument("path", type=Path)
+    checkpoint.add_argument("--dims", default="mini", choices=["mini", "tiny"])
+    checkpoint.add_argument("--seed", type=int, default=0)
+    return cli
+
+
+def options_from(args: argparse.Namespace) -> TranscribeOptions:
+    return TranscribeOptions.from_params(vars(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from transcription import pipeline, sources
+    from transcription.store import Store
+
+    if args.command == "resolve":
+        inputs = sources.read_inputs(urls=args.urls, url_file=args.url_file)
+        print(json.dumps(sources.resolve(inputs, max_videos=args.max_videos).as_dict(), indent=2))
+    elif args.command == "transcribe":
+        result = pipeline.transcribe_video(args.video, options_from(args), store=Store(args.store), force=args.force)
+        print(json.dumps(result))
+    elif args.command == "run":
+        inputs = sources.read_inputs(urls=args.urls, url_file=args.url_file)
+        outcome = pipeline.run(inputs, options_from(args), store=Store(args.store), run_id=args.run_id,
+                               title=args.title, max_videos=args.max_videos, force=args.force)
+        print(json.dumps(outcome, indent=2))
+        return 1 if outcome["status"].get("failed") else 0
+    elif args.command == "make-checkpoint":
+        from transcription.offline import make_random_checkpoint
+
+        print(make_random_checkpoint(args.path, args.dims, seed=args.seed))
+    return 0

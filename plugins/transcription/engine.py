@@ -1,0 +1,113 @@
+"""Whisper models: which checkpoint, loaded once per process, and transcription with a run's options."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import whisper
+from whisper.tokenizer import LANGUAGES, TO_LANGUAGE_CODE
+
+from transcription.options import TASKS, TranscribeOptions
+
+log = logging.getLogger(__name__)
+
+ENV_MODEL = "WHISPER_MODEL"  # a local checkpoint file used instead of downloading the `model` param
+ENV_CACHE = "WHISPER_CACHE_DIR"  # where named models are downloaded to, or baked into an image
+
+# whisper.transcribe keyword arguments a run may set (the `whisper` CLI's decoding flags). task, language and
+# fp16 are not among them: the first two are options of their own, fp16 follows the device.
+WHISPER_OPTIONS = frozenset({
+    "temperature", "best_of", "beam_size", "patience", "length_penalty", "suppress_tokens", "initial_prompt",
+    "carry_initial_prompt", "condition_on_previous_text", "compression_ratio_threshold", "logprob_threshold",
+    "no_speech_threshold", "word_timestamps", "prepend_punctuations", "append_punctuations", "clip_timestamps",
+    "hallucination_silence_threshold",
+})
+
+
+class ModelUnavailable(RuntimeError):
+    """The weights could not be had; the message says how to supply them."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    label: str  # names the model in the store and the report: "tiny", or a local checkpoint's file stem
+    source: str  # what whisper.load_model gets: a model name or a checkpoint path
+    random_weights: bool = False  # a checkpoint from `make-checkpoint`: its output is not speech
+
+
+def model_spec(name: str) -> ModelSpec:
+    """The model a run will use: the named one, or the local checkpoint that $WHISPER_MODEL points at."""
+    path = os.environ.get(ENV_MODEL)
+    if not path:
+        return ModelSpec(name, name)
+    if not os.path.isfile(path):
+        raise ModelUnavailable(f"{ENV_MODEL}={path!r} is not a file: point it at a whisper checkpoint (.pt)")
+    log.warning("%s is set: using the checkpoint %s instead of the model %r", ENV_MODEL, path, name)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # mmap: reads no weights
+    return ModelSpec(Path(path).stem, path, bool(checkpoint.get("random_weights")))
+
+
+def device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@functools.cache
+def load_model(source: str) -> whisper.Whisper:
+    """One load per process and model: a pod or worker transcribing several videos pays it once."""
+    try:
+        return whisper.load_model(source, device=device(), download_root=os.environ.get(ENV_CACHE))
+    except OSError as e:  # urllib's URLError, refused connections, timeouts
+        root = os.environ.get(ENV_CACHE) or "~/.cache/whisper"
+        raise ModelUnavailable(
+            f"cannot download the whisper model {source!r}: {e}. Whisper fetches weights from "
+            f"openaipublic.azureedge.net on first use. Without access to it, put the official checkpoint at "
+            f"{root}/{source}.pt (${ENV_CACHE} sets that folder), or set {ENV_MODEL}=/path/to/checkpoint.pt. "
+            f"For a smoke run without any weights, `python -m transcription make-checkpoint random-mini.pt` "
+            f"writes random ones (their output is not speech)."
+        ) from e
+
+
+def check_options(options: TranscribeOptions) -> TranscribeOptions:
+    """Fail before any download or GPU time is spent; language names become codes ("German" → "de")."""
+    if options.model not in whisper.available_models():
+        raise ValueError(f"unknown model {options.model!r}; whisper has {', '.join(whisper.available_models())}")
+    if options.task not in TASKS:
+        raise ValueError(f"unknown task {options.task!r}; use one of {', '.join(TASKS)}")
+    language = options.language
+    if language:
+        language = TO_LANGUAGE_CODE.get(language.lower(), language.lower())
+        if language not in LANGUAGES:
+            raise ValueError(f"unknown language {options.language!r}; use 'auto' or a code such as en, de, ja")
+    if options.model.endswith(".en") and (options.task == "translate" or language not in (None, "en")):
+        raise ValueError(f"{options.model} is English-only: it cannot translate or transcribe {language!r}")
+    unknown = set(options.whisper_options) - WHISPER_OPTIONS
+    if unknown:
+        raise ValueError(
+            f"unknown whisper_options {sorted(unknown)}; allowed: {', '.join(sorted(WHISPER_OPTIONS))}"
+        )
+    return dataclasses.replace(options, language=language)
+
+
+def transcribe(model: whisper.Whisper, audio: np.ndarray, options: TranscribeOptions) -> dict[str, Any]:
+    """whisper.transcribe with the run's options; timestamps clamped to the audio, which whisper can overrun."""
+    result = whisper.transcribe(
+        model,
+        audio,
+        task=options.task,
+        language=options.language,
+        fp16=model.device.type == "cuda",
+        verbose=None,
+        **options.whisper_options,
+    )
+    duration = len(audio) / whisper.audio.SAMPLE_RATE
+    for item in [*result["segments"], *(w for s in result["segments"] for w in s.get("words", ()))]:
+        item["start"] = min(max(item["start"], 0.0), duration)
+        item["end"] = min(max(item["end"], item["start"]), duration)
+    return result

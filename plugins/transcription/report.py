@@ -1,0 +1,110 @@
+"""The run's report: a results table of every input video (pandas → parquet + csv) and an HTML page.
+
+Built from the store's manifests rather than from what the tasks returned, so it reads the same whichever launcher
+ran the transcriptions, and a transcript finished by an earlier run is reported like a new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from transcription.options import TranscribeOptions
+from transcription.sources import Resolution
+from transcription.store import Store
+
+# One row per input video, skipped ones included; nullable dtypes keep parquet and csv faithful.
+COLUMNS = {
+    "key": "string", "extractor": "string", "video_id": "string", "title": "string", "url": "string",
+    "uploader": "string", "upload_date": "string", "duration_s": "Float64", "model": "string", "task": "string",
+    "language": "string", "words": "Int64", "characters": "Int64", "transcribe_s": "Float64",
+    "realtime_factor": "Float64", "status": "string", "reason": "string", "transcript": "string",
+}
+TASK_FAILED = "the transcribe task failed: its log in Airflow says why"
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("transcription", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+)
+
+
+def results_table(store: Store, resolution: Resolution, results: list[dict[str, Any] | None]) -> pd.DataFrame:
+    by_key = {r["key"]: r for r in results if r}
+    rows = []
+    for video in resolution.videos:
+        result = by_key.get(video.key) or {"status": "failed", "reason": TASK_FAILED}
+        manifest = store.manifest(result["transcript"]) if "transcript" in result else None
+        row = {
+            "key": video.key, "extractor": video.extractor, "video_id": video.id, "title": video.title,
+            "url": video.webpage_url, "uploader": video.uploader, "upload_date": video.upload_date,
+            "duration_s": video.duration, "status": result["status"], "reason": result.get("reason"),
+        }
+        if manifest:
+            transcribe_s = manifest["timings"]["transcribe_s"]
+            row |= {
+                "duration_s": manifest["duration"], "model": manifest["model"]["label"],
+                "task": manifest["options"]["task"], "language": manifest["language"], "words": manifest["words"],
+                "characters": manifest["characters"], "transcribe_s": transcribe_s,
+                "realtime_factor": manifest["duration"] / transcribe_s if transcribe_s else None,
+                "transcript": result["transcript"],
+            }
+        rows.append(row)
+    for skip in resolution.skipped:
+        rows.append({"key": skip.key, "title": skip.title, "url": skip.url or skip.source, "status": "skipped",
+                     "reason": skip.reason})
+    return pd.DataFrame(rows, columns=list(COLUMNS)).astype(COLUMNS)
+
+
+def write(
+    store: Store,
+    run_id: str,
+    resolution: Resolution,
+    results: list[dict[str, Any] | None],
+    *,
+    options: TranscribeOptions,
+    title: str,
+) -> dict[str, Any]:
+    """Write table, page and the run's manifest (last) under runs/<run id>/; return where they are."""
+    table = results_table(store, resolution, results)
+    run_dir = store.run_dir(run_id)
+    parquet = io.BytesIO()
+    table.to_parquet(parquet, index=False)
+    store.write(f"{run_dir}/results.parquet", parquet.getvalue())
+    store.write(f"{run_dir}/results.csv", table.to_csv(index=False))
+
+    transcripts = {
+        row.key: json.loads(store.read_text(f"{row.transcript}/transcript.json"))
+        for row in table.itertuples() if not pd.isna(row.transcript)
+    }
+    manifests = [store.manifest(t) for t in table["transcript"].dropna()]
+    random_weights = any(m["model"]["random_weights"] for m in manifests if m)
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    html = _templates.get_template("report.html.j2").render(
+        title=title, run_id=run_id, created=created, options=options, transcripts=transcripts,
+        rows=table.astype(object).where(table.notna(), None).to_dict("records"),
+        random_weights=random_weights, root="../../", counts=table["status"].value_counts().to_dict(),
+        hours=table.loc[table["status"].isin(["done", "cached"]), "duration_s"].sum() / 3600,
+    )
+    store.write(f"{run_dir}/report.html", html)
+
+    status = {s: int(n) for s, n in table["status"].value_counts().items()}
+    manifest = {
+        "run_id": run_id, "title": title, "created": created, "options": options.as_dict(), "status": status,
+        "random_weights": random_weights, "skipped": resolution.as_dict()["skipped"],
+        "results": [r for r in results if r], "artifacts": ["results.parquet", "results.csv", "report.html"],
+    }
+    store.write_manifest(run_dir, manifest)
+    return {"run": run_dir, "report": store.uri(f"{run_dir}/report.html"), "status": status}
+
+
+def timestamp(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+_templates.filters["timestamp"] = timestamp

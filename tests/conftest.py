@@ -1,0 +1,60 @@
+"""Shared fixtures: a random-weight whisper checkpoint, espeak-ng speech served as a podcast feed from 127.0.0.1,
+and a private Airflow home (SQLite) set up before anything imports Airflow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="airflow-home-")
+os.environ.update({
+    "AIRFLOW_HOME": _AIRFLOW_HOME,
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+})
+for name in ("WHISPER_MODEL", "WHISPER_CACHE_DIR", "TRANSCRIPTION_STORE"):
+    os.environ.pop(name, None)  # the developer's own settings must not leak into tests
+
+from transcription import offline  # noqa: E402
+
+# Greedy decoding without fallbacks: random weights would otherwise retry every window at six temperatures.
+FAST = {
+    "temperature": 0, "condition_on_previous_text": False, "compression_ratio_threshold": None,
+    "logprob_threshold": None, "no_speech_threshold": None,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Podcast:
+    base_url: str
+    feed_url: str
+    directory: Path
+    episodes: tuple[offline.Episode, ...]
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory) -> Path:
+    return offline.make_random_checkpoint(tmp_path_factory.mktemp("models") / "random-mini.pt")
+
+
+@pytest.fixture(scope="session")
+def podcast(tmp_path_factory) -> Podcast:
+    directory = tmp_path_factory.mktemp("podcast")
+    with offline.serve(directory) as base_url:
+        feed_url = offline.write_podcast(directory, base_url)
+        yield Podcast(base_url, feed_url, directory, offline.DEMO_EPISODES)
+
+
+@pytest.fixture
+def model_env(monkeypatch, checkpoint, tmp_path) -> Path:
+    """The random checkpoint as the run's model, and an empty local store; returns the store's folder."""
+    monkeypatch.setenv("WHISPER_MODEL", str(checkpoint))
+    monkeypatch.setenv("TRANSCRIPTION_STORE", str(tmp_path / "store"))
+    return tmp_path / "store"

@@ -1,0 +1,122 @@
+"""The DAG: its shape and params, and whole runs through `dag.test()` on a real (SQLite) Airflow metadata DB."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import srt
+import webvtt
+
+from conftest import FAST, ROOT
+from transcription.options import MODELS, TranscribeOptions
+from transcription.store import Store
+
+DAG_ID = "video_transcription"
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"), safe_mode=False)
+
+
+@pytest.fixture(scope="module")
+def dag(dagbag):
+    return dagbag.dags[DAG_ID]
+
+
+def test_bundle_imports_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert list(dagbag.dag_ids) == [DAG_ID]
+
+
+def test_daily_one_run_at_a_time_no_catchup(dag):
+    assert dag.schedule == "@daily" and dag.timetable.expression == "0 0 * * *"
+    assert dag.catchup is False and dag.max_active_runs == 1
+
+
+def test_flow_is_resolve_then_mapped_transcribe_then_report(dag):
+    from airflow.sdk import TriggerRule
+
+    assert set(dag.task_ids) == {"resolve", "transcribe", "report"}
+    assert dag.get_task("transcribe").upstream_task_ids == {"resolve"}
+    report = dag.get_task("report")
+    assert report.upstream_task_ids == {"resolve", "transcribe"}
+    assert report.trigger_rule == TriggerRule.ALL_DONE
+    assert dag.get_task("transcribe").map_index_template == "{{ video_title }}"
+
+
+def test_params_form(dag):
+    params = dag.params
+    assert set(params) == {"url", "urls", "url_file", "model", "task", "language", "title", "min_count",
+                           "max_videos", "force", "whisper_options"}
+    assert params.get_param("model").schema["enum"] == list(MODELS)
+    assert params.get_param("task").schema["enum"] == ["transcribe", "translate"]
+    resolved = params.validate()  # the defaults must be valid: the schedule runs with them
+    assert resolved["model"] == "tiny" and resolved["language"] == "auto" and resolved["url"].startswith("https://")
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("model", "huge"), ("task", "summarize"), ("language", "English please"), ("max_videos", 0),
+    ("min_count", 0), ("urls", "not a list"),
+])
+def test_bad_param_values_are_refused(dag, name, value):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError):
+        dag.params.get_param(name).resolve(value)
+
+
+@pytest.fixture(scope="module")
+def metadata_db():
+    from airflow.utils import db
+
+    db.initdb()
+
+
+def test_dag_run_end_to_end_and_again(metadata_db, dag, model_env, podcast):
+    conf = {"url": podcast.feed_url, "urls": [f"{podcast.base_url}/gone.mp3"], "title": "End to end",
+            "whisper_options": FAST}
+    run = dag.test(run_conf=conf)
+    assert run.state == "success"
+
+    store = Store()
+    variant = TranscribeOptions(whisper_options=FAST).variant("random-mini")
+    for episode in podcast.episodes:
+        folder = model_env / "videos" / "generic" / episode.guid / variant
+        result = json.loads((folder / "transcript.json").read_text())
+        assert {"text", "segments", "language"} <= set(result)
+        cues = list(srt.parse((folder / "transcript.srt").read_text()))
+        assert len(cues) == len(result["segments"])
+        assert len(webvtt.read(str(folder / "transcript.vtt"))) == len(result["segments"])
+        assert json.loads((folder / "manifest.json").read_text())["video"]["title"] == episode.title
+
+    mapped = sorted(ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "transcribe")
+    assert mapped == sorted(e.title for e in podcast.episodes)  # the grid names each mapped task by its video
+
+    run_dir = model_env / store.run_dir(run.run_id)
+    table = pd.read_parquet(run_dir / "results.parquet")
+    assert table["status"].tolist() == ["done"] * 3 + ["skipped"]
+    assert table["title"].tolist()[:3] == [e.title for e in podcast.episodes]
+    assert table.loc[:2, "duration_s"].gt(3).all() and table.loc[:2, "words"].notna().all()
+    assert "404" in table.loc[3, "reason"]
+    page = (run_dir / "report.html").read_text()
+    assert "End to end" in page and "Random weights — not speech" in page
+    assert all(e.title.replace("&", "&amp;") in page for e in podcast.episodes)
+
+    again = dag.test(run_conf=conf)
+    assert again.state == "success" and again.run_id != run.run_id
+    table = pd.read_parquet(model_env / store.run_dir(again.run_id) / "results.parquet")
+    assert table["status"].tolist() == ["cached"] * 3 + ["skipped"]
+
+
+def test_bad_options_fail_the_run_at_resolve(metadata_db, dag, model_env, podcast):
+    run = dag.test(run_conf={"url": podcast.feed_url, "whisper_options": {"gpu": True}})
+    assert run.state == "failed"
+    resolve = next(ti for ti in run.get_task_instances() if ti.task_id == "resolve")
+    assert resolve.state == "failed" and resolve.try_number == 1  # no retries for input that cannot heal
+    assert {ti.task_id: ti.state for ti in run.get_task_instances()}["report"] == "failed"
+    assert not (model_env / "videos").exists()

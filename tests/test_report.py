@@ -1,0 +1,94 @@
+"""report: the results table and the HTML page, from transcripts written to a store by the store's own code."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from transcription import report
+from transcription.options import TranscribeOptions
+from transcription.sources import Resolution, Skip, Video
+from transcription.store import Store
+
+OPTIONS = TranscribeOptions()
+
+
+def _video(video_id: str, title: str) -> Video:
+    url = f"https://www.youtube.com/watch?v={video_id}"
+    return Video("youtube", video_id, url, title, url, duration=60.0, uploader="chan", upload_date="20261101")
+
+
+def _store_transcript(store: Store, video: Video, text: str, language: str) -> dict:
+    segments = [{"id": 0, "seek": 0, "start": 0.0, "end": 2.0, "text": f" {text}", "tokens": []}] if text else []
+    rel = store.video_dir(video.extractor, video.id, "tiny")
+    store.write_transcript(rel, {"text": text, "segments": segments, "language": language}, {
+        "video": video.__dict__, "model": {"label": "tiny", "random_weights": False}, "options": OPTIONS.as_dict(),
+        "language": language, "duration": 58.5, "words": len(text.split()), "characters": len(text),
+        "timings": {"transcribe_s": 3.0},
+    })
+    return {"key": video.key, "status": "done", "transcript": rel}
+
+
+@pytest.fixture
+def fixture_run(tmp_path):
+    store = Store(str(tmp_path))
+    english = _video("aaaaaaaaaaa", "Talk <script>alert(1)</script>")
+    silent = _video("bbbbbbbbbbb", "Silent film")
+    german = _video("ccccccccccc", "Nachrichten")
+    crashed = _video("ddddddddddd", "Crashed")
+    results = [
+        _store_transcript(store, english, "Hello & welcome to the talk.", "en"),
+        _store_transcript(store, silent, "", "en"),
+        _store_transcript(store, german, "Guten Abend, meine Damen und Herren.", "de"),
+        None,  # the task of `crashed` failed: it returned nothing
+    ]
+    skipped = [Skip("https://www.youtube.com/playlist?list=PL1", "upcoming stream or premiere: nothing to "
+                    "transcribe yet", key="youtube/eeeeeeeeeee", title="Premiere")]
+    return store, Resolution([english, silent, german, crashed], skipped), results
+
+
+def test_table_has_a_row_per_input_video_with_typed_columns(fixture_run):
+    store, resolution, results = fixture_run
+    table = report.results_table(store, resolution, results)
+    assert list(table.columns) == list(report.COLUMNS)
+    assert {c: str(t) for c, t in table.dtypes.items()} == report.COLUMNS
+    assert table["status"].tolist() == ["done", "done", "done", "failed", "skipped"]
+    assert table["language"].tolist()[:3] == ["en", "en", "de"]
+    assert table["words"].tolist()[:3] == [6, 0, 6]
+    assert table.loc[0, "realtime_factor"] == pytest.approx(58.5 / 3.0)
+    assert table.loc[3, "reason"] == report.TASK_FAILED
+    assert table.loc[3, "duration_s"] == 60.0  # from the site's metadata when there is no transcript
+    assert pd.isna(table.loc[4, "duration_s"])
+
+
+def test_written_report_has_every_transcript_and_reason_and_escapes_titles(fixture_run):
+    store, resolution, results = fixture_run
+    outcome = report.write(store, "scheduled__2026-11-25", resolution, results, options=OPTIONS, title="Weekly")
+    assert outcome["status"] == {"done": 3, "failed": 1, "skipped": 1}
+    run_dir = store.run_dir("scheduled__2026-11-25")
+    page = store.read_text(f"{run_dir}/report.html")
+    assert "<script>alert(1)</script>" not in page and "Talk &lt;script&gt;" in page
+    for expected in ("Hello &amp; welcome to the talk.", "Guten Abend, meine Damen und Herren.", "(no speech found)",
+                     "upcoming stream or premiere", report.TASK_FAILED, "Weekly"):
+        assert expected in page
+    assert 'href="../../videos/youtube/aaaaaaaaaaa/tiny/transcript.srt"' in page
+    assert "Random weights" not in page
+    parquet = pd.read_parquet(io.BytesIO(store.fs.cat_file(store.path(f"{run_dir}/results.parquet"))))
+    pd.testing.assert_frame_equal(parquet, report.results_table(store, resolution, results))
+    assert store.manifest(run_dir)["status"] == outcome["status"]
+
+
+def test_same_inputs_give_the_same_table(fixture_run):
+    store, resolution, results = fixture_run
+    report.write(store, "a", resolution, results, options=OPTIONS, title="t")
+    report.write(store, "b", resolution, results, options=OPTIONS, title="t")
+    assert store.read_text("runs/a/results.csv") == store.read_text("runs/b/results.csv")
+    assert store.fs.cat_file(store.path("runs/a/results.parquet")) == store.fs.cat_file(
+        store.path("runs/b/results.parquet"))
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0, "0:00"), (59.9, "0:59"), (61, "1:01"), (3725, "1:02:05")])
+def test_timestamps(seconds, text):
+    assert report.timestamp(seconds) == text
