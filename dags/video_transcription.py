@@ -84,7 +84,8 @@ def video_transcription():
 
         resolution = sources.Resolution.from_dict({"videos": videos, "skipped": skipped})
         outcome = report.write(Store(), run_id, resolution, list(results),
-                               options=TranscribeOptions.from_params(params), title=params["title"])
+                               options=TranscribeOptions.from_params(params), title=params["title"],
+                               min_count=params["min_count"])
         print(f"Report: {outcome['report']}")
         return outcome["report"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import pandas as pd
@@ -78,15 +79,18 @@ def test_written_report_has_every_transcript_and_reason_and_escapes_titles(fixtu
     parquet = pd.read_parquet(io.BytesIO(store.fs.cat_file(store.path(f"{run_dir}/results.parquet"))))
     pd.testing.assert_frame_equal(parquet, report.results_table(store, resolution, results))
     assert store.manifest(run_dir)["status"] == outcome["status"]
+    for name in ("wordcloud.png", "word2vec.png"):  # self-contained: the page carries the same bytes as the files
+        png = store.fs.cat_file(store.path(f"{run_dir}/{name}"))
+        assert png.startswith(b"\x89PNG") and f"base64,{base64.b64encode(png).decode()}" in page
 
 
-def test_same_inputs_give_the_same_table(fixture_run):
+def test_same_inputs_give_the_same_table_and_figures(fixture_run):
     store, resolution, results = fixture_run
     report.write(store, "a", resolution, results, options=OPTIONS, title="t")
     report.write(store, "b", resolution, results, options=OPTIONS, title="t")
     assert store.read_text("runs/a/results.csv") == store.read_text("runs/b/results.csv")
-    assert store.fs.cat_file(store.path("runs/a/results.parquet")) == store.fs.cat_file(
-        store.path("runs/b/results.parquet"))
+    for name in ("results.parquet", "wordcloud.png", "word2vec.png"):
+        assert store.fs.cat_file(store.path(f"runs/a/{name}")) == store.fs.cat_file(store.path(f"runs/b/{name}"))
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0:00"), (59.9, "0:59"), (61, "1:01"), (3725, "1:02:05")])

@@ -41,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[inputs, whisper_args], help="resolve, transcribe and report")
     run.add_argument("--title", default="Video transcripts")
     run.add_argument("--run-id")
+    run.add_argument("--min-count", type=int, default=2, help="word2vec minimum count for the report's word map")
     checkpoint = commands.add_parser("make-checkpoint", help="write a random-weight checkpoint (not speech!)")
     checkpoint.add_argument("path", type=Path)
     checkpoint.add_argument("--dims", default="mini", choices=["mini", "tiny"])
@@ -67,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "run":
         inputs = sources.read_inputs(urls=args.urls, url_file=args.url_file)
         outcome = pipeline.run(inputs, options_from(args), store=Store(args.store), run_id=args.run_id,
-                               title=args.title, max_videos=args.max_videos, force=args.force)
+                               title=args.title, max_videos=args.max_videos, force=args.force,
+                               min_count=args.min_count)
         print(json.dumps(outcome, indent=2))
         return 1 if outcome["status"].get("failed") else 0
     elif args.command == "make-checkpoint":

@@ -100,6 +100,7 @@ def run(
     title: str = "Video transcripts",
     max_videos: int = 50,
     force: bool = False,
+    min_count: int = 2,
 ) -> dict[str, Any]:
     """A whole run without Airflow: resolve, transcribe each video in turn, report. One failure costs one video."""
     from transcription import engine
@@ -114,4 +115,4 @@ def run(
         except Exception as e:  # noqa: BLE001 — recorded in the report and the exit code, logged with traceback
             log.exception("%s failed", video.key)
             results.append(failure(video, e))
-    return report.write(store, run_id, resolution, results, options=options, title=title)
+    return report.write(store, run_id, resolution, results, options=options, title=title, min_count=min_count)

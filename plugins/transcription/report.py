@@ -1,4 +1,5 @@
-"""The run's report: a results table of every input video (pandas → parquet + csv) and an HTML page.
+"""The run's report: a results table of every input video (pandas → parquet + csv), a word cloud and a word2vec
+map of all transcripts, and one self-contained HTML page (figures embedded) that opens straight from the store.
 
 Built from the store's manifests rather than from what the tasks returned, so it reads the same whichever launcher
 ran the transcriptions, and a transcript finished by an earlier run is reported like a new one.
@@ -6,6 +7,7 @@ ran the transcriptions, and a transcript finished by an earlier run is reported 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import json
@@ -14,6 +16,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from transcription import figures
 from transcription.options import TranscribeOptions
 from transcription.sources import Resolution
 from transcription.store import Store
@@ -67,8 +70,9 @@ def write(
     *,
     options: TranscribeOptions,
     title: str,
+    min_count: int = 2,
 ) -> dict[str, Any]:
-    """Write table, page and the run's manifest (last) under runs/<run id>/; return where they are."""
+    """Write table, figures, page and the run's manifest (last) under runs/<run id>/; return where they are."""
     table = results_table(store, resolution, results)
     run_dir = store.run_dir(run_id)
     parquet = io.BytesIO()
@@ -80,6 +84,13 @@ def write(
         row.key: json.loads(store.read_text(f"{row.transcript}/transcript.json"))
         for row in table.itertuples() if not pd.isna(row.transcript)
     }
+    stop = figures.stopwords()
+    sentences = [words for result in transcripts.values() for segment in result["segments"]
+                 if (words := figures.tokenize(segment["text"], stop))]
+    pngs = {"wordcloud.png": figures.word_cloud(sentences), "word2vec.png": figures.word_map(sentences, min_count)}
+    for name, png in pngs.items():
+        store.write(f"{run_dir}/{name}", png)
+
     manifests = [store.manifest(t) for t in table["transcript"].dropna()]
     random_weights = any(m["model"]["random_weights"] for m in manifests if m)
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -87,6 +98,7 @@ def write(
         title=title, run_id=run_id, created=created, options=options, transcripts=transcripts,
         rows=table.astype(object).where(table.notna(), None).to_dict("records"),
         random_weights=random_weights, root="../../", counts=table["status"].value_counts().to_dict(),
+        figures={name: base64.b64encode(png).decode("ascii") for name, png in pngs.items()},
         hours=table.loc[table["status"].isin(["done", "cached"]), "duration_s"].sum() / 3600,
     )
     store.write(f"{run_dir}/report.html", html)
@@ -95,7 +107,8 @@ def write(
     manifest = {
         "run_id": run_id, "title": title, "created": created, "options": options.as_dict(), "status": status,
         "random_weights": random_weights, "skipped": resolution.as_dict()["skipped"],
-        "results": [r for r in results if r], "artifacts": ["results.parquet", "results.csv", "report.html"],
+        "results": [r for r in results if r], "min_count": min_count,
+        "artifacts": ["results.parquet", "results.csv", *pngs, "report.html"],
     }
     store.write_manifest(run_dir, manifest)
     return {"run": run_dir, "report": store.uri(f"{run_dir}/report.html"), "status": status}
