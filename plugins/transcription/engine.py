@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -37,7 +38,7 @@ class ModelUnavailable(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    label: str  # names the model in the store and the report: "tiny", or a local checkpoint's file stem
+    label: str  # names the model in the store and the report: "tiny", or "<file stem>-<sha256 prefix>"
     source: str  # what whisper.load_model gets: a model name or a checkpoint path
     random_weights: bool = False  # a checkpoint from `make-checkpoint`: its output is not speech
 
@@ -49,9 +50,20 @@ def model_spec(name: str) -> ModelSpec:
         return ModelSpec(name, name)
     if not os.path.isfile(path):
         raise ModelUnavailable(f"{ENV_MODEL}={path!r} is not a file: point it at a whisper checkpoint (.pt)")
-    log.warning("%s is set: using the checkpoint %s instead of the model %r", ENV_MODEL, path, name)
+    stat = os.stat(path)
+    digest, random_weights = _inspect_checkpoint(os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+    return ModelSpec(f"{Path(path).stem}-{digest}", path, random_weights)
+
+
+@functools.cache
+def _inspect_checkpoint(path: str, size: int, mtime_ns: int) -> tuple[str, bool]:
+    """Content hash (two files called model.pt must not share transcripts) and the random-weights mark, once per
+    process and version of the file."""
+    log.warning("%s is set: using the checkpoint %s instead of the model named in the run", ENV_MODEL, path)
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()[:8]
     checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # mmap: reads no weights
-    return ModelSpec(Path(path).stem, path, bool(checkpoint.get("random_weights")))
+    return digest, bool(checkpoint.get("random_weights"))
 
 
 def device() -> str:

@@ -104,6 +104,9 @@ def make_random_checkpoint(path: Path, dims: str = "mini", *, seed: int = 0) -> 
 
     torch.manual_seed(seed)
     model = Whisper(ModelDimensions(**DIMS[dims]))
+    # Whisper leaves this one parameter as torch.empty (real checkpoints overwrite it): uninitialised memory would
+    # make transcripts vary from process to process, and sometimes NaN.
+    torch.nn.init.normal_(model.decoder.positional_embedding, std=0.01)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"dims": DIMS[dims], "model_state_dict": model.state_dict(), "random_weights": True}, path)
     return path
