@@ -10,6 +10,7 @@ import srt
 import webvtt
 
 from conftest import FAST, ROOT
+from transcription import engine, sources
 from transcription.options import MODELS, TranscribeOptions
 from transcription.store import Store
 
@@ -84,9 +85,9 @@ def test_dag_run_end_to_end_and_again(metadata_db, dag, model_env, podcast):
     assert run.state == "success"
 
     store = Store()
-    variant = TranscribeOptions(whisper_options=FAST).variant("random-mini")
-    for episode in podcast.episodes:
-        folder = model_env / "videos" / "generic" / episode.guid / variant
+    variant = TranscribeOptions(whisper_options=FAST).variant(engine.model_spec("tiny").label)
+    for episode, video in zip(podcast.episodes, sources.resolve([podcast.feed_url]).videos, strict=True):
+        folder = model_env / store.video_dir(video.extractor, video.id, variant)
         result = json.loads((folder / "transcript.json").read_text())
         assert {"text", "segments", "language"} <= set(result)
         cues = list(srt.parse((folder / "transcript.srt").read_text()))

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import FAST, ROOT
-from transcription import audio, pipeline, sources
+from transcription import audio, engine, pipeline, sources
 from transcription.options import TranscribeOptions
 from transcription.store import Store
 
@@ -27,12 +27,12 @@ def episode(podcast):
 def test_transcribe_video_writes_the_transcript_set_and_a_manifest(model_env, episode, checkpoint):
     store = Store()
     result = pipeline.transcribe_video(dataclasses.asdict(episode), OPTIONS, store=store)
-    variant = OPTIONS.variant("random-mini")
-    assert result["status"] == "done" and result["key"] == "generic/ep-001"
-    assert result["transcript"] == f"videos/generic/ep-001/{variant}"
+    label = engine.model_spec("tiny").label
+    assert result["status"] == "done" and result["key"] == episode.key
+    assert result["transcript"] == f"videos/generic/{episode.id}/{OPTIONS.variant(label)}"
     manifest = store.manifest(result["transcript"])
     assert manifest["video"]["title"] == episode.title
-    assert manifest["model"] == {"label": "random-mini", "source": str(checkpoint), "random_weights": True,
+    assert manifest["model"] == {"label": label, "source": str(checkpoint), "random_weights": True,
                                  "requested": "tiny"}
     assert manifest["options"]["whisper_options"] == FAST
     assert 4.0 < manifest["duration"] < 8.0  # the espeak sentence, measured from the decoded audio

@@ -11,14 +11,24 @@ from transcription.sources import parse_url_lines, read_inputs, resolve
 
 def test_url_lines_skip_comments_and_blanks_but_keep_fragments():
     text = "# my channels\n\nhttps://a.test/v1  # first\n   \nhttps://a.test/v2#t=30\n\t# indented comment\n"
-    assert parse_url_lines(text) == ["https://a.test/v1", "https://a.test/v2#t=30"]
+    assert parse_url_lines(text) == [(3, "https://a.test/v1"), (5, "https://a.test/v2#t=30")]
 
 
 def test_inputs_combine_url_list_and_file(tmp_path):
     url_file = tmp_path / "urls.txt"
-    url_file.write_text("# list\nhttps://a.test/3\n\nhttps://a.test/4\n")
+    url_file.write_text("\ufeff# list saved with a byte-order mark\nhttps://a.test/3\n\nhttps://a.test/4\n")
     inputs = read_inputs("https://a.test/1", [" https://a.test/2 ", ""], str(url_file))
     assert inputs == ["https://a.test/1", "https://a.test/2", "https://a.test/3", "https://a.test/4"]
+
+
+def test_url_file_lines_that_are_no_urls_are_named_not_echoed(tmp_path):
+    secrets = tmp_path / "airflow.cfg"
+    secrets.write_text("[database]\nsql_alchemy_conn = postgresql://airflow:hunter2@db/airflow\n")
+    resolution = resolve(read_inputs(url_file=str(secrets)))
+    assert resolution.videos == []
+    assert [(s.source, s.reason) for s in resolution.skipped] == [
+        (f"{secrets} line 1", "not an http(s) URL"), (f"{secrets} line 2", "not an http(s) URL")]
+    assert "hunter2" not in repr(resolution)
 
 
 def test_missing_url_file_and_empty_input_are_clear_errors(tmp_path):
@@ -28,19 +38,37 @@ def test_missing_url_file_and_empty_input_are_clear_errors(tmp_path):
         read_inputs(None, [], None)
 
 
+def _ids(videos) -> list[str]:
+    """Generic ids are the feed's guid (or the file name) plus a hash of where the media lives."""
+    return [v.id.rsplit("-", 1)[0] for v in videos]
+
+
 def test_feed_resolves_to_its_episodes(podcast):
     resolution = resolve([podcast.feed_url])
     assert resolution.skipped == []
-    assert [v.id for v in resolution.videos] == [e.guid for e in podcast.episodes]
+    assert _ids(resolution.videos) == [e.guid for e in podcast.episodes]
     assert [v.title for v in resolution.videos] == [e.title for e in podcast.episodes]
     first = resolution.videos[0]
-    assert first.extractor == "generic" and first.key == "generic/ep-001"
+    assert first.extractor == "generic" and first.key == f"generic/{first.id}"
     assert first.upload_date == "20261101"
     assert first.webpage_url == f"{podcast.base_url}/ep-001.mp3"
     assert first.source == podcast.feed_url
-    # The URL handed to the transcribe step keeps the feed's id when yt-dlp opens it again.
+    # The URL handed to the transcribe step keeps the feed's guid when yt-dlp opens it again.
     with yt_dlp.YoutubeDL({"quiet": True}) as ydl:
         assert ydl.extract_info(first.url, download=False)["id"] == "ep-001"
+
+
+def test_same_guid_or_file_name_elsewhere_is_another_video(podcast, tmp_path):
+    """Feeds number their episodes 1, 2, 3 and files are called episode.mp3: such ids name nothing globally."""
+    for folder in ("a", "b"):
+        (podcast.directory / folder).mkdir(exist_ok=True)
+        (podcast.directory / folder / "episode.mp3").write_bytes((podcast.directory / "ep-001.mp3").read_bytes())
+    resolution = resolve([f"{podcast.base_url}/a/episode.mp3", f"{podcast.base_url}/b/episode.mp3"])
+    assert resolution.skipped == []
+    assert len({v.key for v in resolution.videos}) == 2 and _ids(resolution.videos) == ["episode", "episode"]
+    # ...while the same media reached twice is one video, query strings (tracking, tokens) aside.
+    again = resolve([f"{podcast.base_url}/a/episode.mp3", f"{podcast.base_url}/a/episode.mp3?utm=x"])
+    assert len(again.videos) == 1 and again.skipped[0].reason.startswith("duplicate of")
 
 
 def test_file_with_playlist_line_duplicates_and_bad_entries(podcast, tmp_path):
@@ -50,18 +78,20 @@ def test_file_with_playlist_line_duplicates_and_bad_entries(podcast, tmp_path):
         f"{podcast.feed_url}\n{podcast.base_url}/ep-002.mp3\n{podcast.base_url}/gone.mp3\nftp://a.test/x\n"
     )
     resolution = resolve(read_inputs(url_file=str(url_file)))
-    assert [v.id for v in resolution.videos] == ["ep-001", "ep-002", "ep-003"]
+    assert _ids(resolution.videos) == ["ep-001", "ep-002", "ep-003"]
+    second = resolution.videos[1]
     reasons = {s.source: s.reason for s in resolution.skipped}
-    assert reasons[f"{podcast.base_url}/ep-002.mp3"] == f"duplicate of generic/ep-002 (from {podcast.feed_url})"
+    assert reasons[f"{podcast.base_url}/ep-002.mp3"] == f"duplicate of {second.key} (from {podcast.feed_url})"
     assert "404" in reasons[f"{podcast.base_url}/gone.mp3"]
-    assert reasons["ftp://a.test/x"] == "not an http(s) URL"
+    assert reasons[f"{url_file} line 5"] == "not an http(s) URL"
 
 
-def test_max_videos_keeps_the_first_and_records_the_rest(podcast):
-    resolution = resolve([podcast.feed_url, f"{podcast.base_url}/ep-003.mp3"], max_videos=2)
-    assert [v.id for v in resolution.videos] == ["ep-001", "ep-002"]
-    # playlistend stops the feed at two; the extra direct URL is listed, then skipped for the cap.
-    assert [(s.key, s.reason) for s in resolution.skipped] == [("generic/ep-003", "over max_videos (2)")]
+def test_max_videos_keeps_the_first_and_shows_that_there_is_more(podcast):
+    resolution = resolve([podcast.feed_url], max_videos=2)
+    assert _ids(resolution.videos) == ["ep-001", "ep-002"]
+    assert [(s.title, s.reason) for s in resolution.skipped] == [("Guten Morgen", "over max_videos (2)")]
+    one = resolve([podcast.feed_url, f"{podcast.base_url}/ep-003.mp3"], max_videos=1)
+    assert [s.reason for s in one.skipped] == ["over max_videos (1)"] * 2
 
 
 def _youtube_entry(video_id: str, title: str, live_status: str | None, duration: float | None = 212.0) -> dict:

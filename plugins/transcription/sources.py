@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -31,7 +33,7 @@ MAX_NESTING = 3  # channel → tab → playlist is as deep as real sites go
 @dataclasses.dataclass(frozen=True)
 class Video:
     extractor: str  # yt-dlp extractor key, lower case: "youtube", "generic", ...
-    id: str  # the site's own id; with `extractor` it names the video's folder in the store
+    id: str  # the site's own id (made unique for the generic extractor); with `extractor` it names the video
     url: str  # what yt-dlp downloads (may carry yt-dlp's smuggled data, e.g. a feed's guid)
     title: str
     webpage_url: str  # what a person opens
@@ -61,7 +63,7 @@ class Resolution:
     skipped: list[Skip]
 
     def as_dict(self) -> dict[str, list[dict[str, Any]]]:
-        """Plain dicts: what travels through XCom and the pod's command line."""
+        """Plain dicts: what travels through XCom and on the CLI's command line."""
         return {
             "videos": [dataclasses.asdict(v) for v in self.videos],
             "skipped": [dataclasses.asdict(s) for s in self.skipped],
@@ -72,31 +74,40 @@ class Resolution:
         return cls([Video(**v) for v in data["videos"]], [Skip(**s) for s in data["skipped"]])
 
 
-def parse_url_lines(text: str) -> list[str]:
-    """One URL per line; blank lines and `#` comments (whole-line, or after whitespace) are ignored.
-
-    A `#` right inside a URL is a fragment and stays.
+def parse_url_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, URL) for each line; blank lines and `#` comments (whole-line, or after whitespace) are
+    ignored. A `#` right inside a URL is a fragment and stays.
     """
     urls = []
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         line = line.split(" #", 1)[0].split("\t#", 1)[0].strip()
         if line and not line.startswith("#"):
-            urls.append(line)
+            urls.append((number, line))
     return urls
 
 
 def read_inputs(url: str | None = None, urls: Iterable[str] = (), url_file: str | None = None) -> list[str]:
-    """Gather the inputs of a run; `url_file` is a local path or any fsspec URI (s3://, https://, ...)."""
+    """Gather the inputs of a run; `url_file` is a local path or any fsspec URI (s3://, https://, ...).
+
+    A line of the file that is not an http(s) URL is passed on as "<file> line N", never as its text: whoever can
+    trigger the DAG must not be able to copy a worker's files (airflow.cfg, say) into the report.
+    """
     inputs = [u.strip() for u in [url or "", *urls] if u and u.strip()]
     if url_file:
         try:
-            with fsspec.open(url_file, "rt", encoding="utf-8") as f:
-                inputs += parse_url_lines(f.read())
+            with fsspec.open(url_file, "rt", encoding="utf-8-sig") as f:
+                text = f.read()
         except FileNotFoundError:
             raise ValueError(f"url_file {url_file!r} does not exist") from None
+        for number, line in parse_url_lines(text):
+            inputs.append(line if _is_http(line) else f"{url_file} line {number}")
     if not inputs:
         raise ValueError("nothing to transcribe: give a url, a list of urls, or a url_file")
     return inputs
+
+
+def _is_http(text: str) -> bool:
+    return text.lower().startswith(("http://", "https://"))
 
 
 def ydl_options(**overrides: Any) -> dict[str, Any]:
@@ -105,8 +116,11 @@ def ydl_options(**overrides: Any) -> dict[str, Any]:
 
 
 def resolve(inputs: Iterable[str], *, max_videos: int = 50, ydl_opts: dict[str, Any] | None = None) -> Resolution:
-    """Expand inputs into distinct videos; the first `max_videos` are kept, everything else is a recorded skip."""
-    opts = ydl_options(extract_flat="in_playlist", playlistend=max_videos, **(ydl_opts or {}))
+    """Expand inputs into distinct videos; the first `max_videos` are kept, everything else is a recorded skip.
+
+    A playlist is listed one entry past the cap, so that a longer one shows up as an "over max_videos" row.
+    """
+    opts = ydl_options(extract_flat="in_playlist", playlistend=max_videos + 1, **(ydl_opts or {}))
     videos: dict[str, Video] = {}
     skipped: list[Skip] = []
     with yt_dlp.YoutubeDL(opts) as ydl:
@@ -129,7 +143,7 @@ def _skip(video: Video, reason: str) -> Skip:
 
 
 def _expand(ydl: yt_dlp.YoutubeDL, source: str) -> Iterator[Video | Skip]:
-    if not source.lower().startswith(("http://", "https://")):
+    if not _is_http(source):
         yield Skip(source, "not an http(s) URL")
         return
     try:
@@ -175,16 +189,22 @@ def to_video(info: dict[str, Any], source: str) -> Video:
     """A yt-dlp info dict (full, or a flat playlist entry) as a `Video`."""
     flat = info.get("_type") in ("url", "url_transparent")
     url = info["url"] if flat else info.get("webpage_url") or info["original_url"]
+    webpage_url = unsmuggle_url(url)[0]
+    extractor = (info.get("extractor_key") or info.get("ie_key") or "generic").lower()
+    video_id = str(info["id"])
+    if extractor == "generic":  # a file name or a feed's guid ("1", "episode") is unique nowhere but in its feed
+        where = urllib.parse.urlsplit(webpage_url)._replace(query="", fragment="").geturl()
+        video_id = f"{video_id}-{hashlib.sha256(where.encode()).hexdigest()[:8]}"
     upload_date = info.get("upload_date")
     timestamp = info.get("timestamp") or info.get("release_timestamp")
     if not upload_date and timestamp:
         upload_date = dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y%m%d")
     return Video(
-        extractor=(info.get("extractor_key") or info.get("ie_key") or "generic").lower(),
-        id=str(info["id"]),
+        extractor=extractor,
+        id=video_id,
         url=url,
         title=info.get("title") or str(info["id"]),
-        webpage_url=unsmuggle_url(url)[0],
+        webpage_url=webpage_url,
         duration=float(info["duration"]) if info.get("duration") else None,
         uploader=info.get("uploader") or info.get("channel"),
         upload_date=upload_date,
