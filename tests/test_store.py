@@ -25,6 +25,7 @@ def test_unsafe_names_become_one_harmless_segment(name):
     part = path_part(name)
     assert "/" not in part and "\\" not in part and part.strip(".") and len(part) <= 100
     assert part != path_part(name + "!")  # distinct names stay distinct
+    assert path_part(part) != part  # a changed name can never be some other, already safe, name
 
 
 def test_safe_names_are_kept():
@@ -64,7 +65,9 @@ def test_interrupted_write_leaves_no_manifest_and_no_partial_files(tmp_path, mon
     real_put = store.fs.put_file
 
     def put_file(local, remote, **kwargs):
-        if "transcript.vtt" in remote:
+        if "transcript.vtt" in remote:  # the disk fills up halfway through this file
+            with open(remote, "wb") as half:
+                half.write(b"WEBVTT\n\n00:00")
             raise OSError("disk full")
         return real_put(local, remote, **kwargs)
 
@@ -72,4 +75,15 @@ def test_interrupted_write_leaves_no_manifest_and_no_partial_files(tmp_path, mon
     with pytest.raises(OSError, match="disk full"):
         store.write_transcript(rel, RESULT, {})
     assert store.manifest(rel) is None
-    assert not any(".partial-" in p.name for p in (tmp_path / rel).iterdir())
+    assert sorted(p.name for p in (tmp_path / rel).iterdir()) == ["transcript.srt", "transcript.txt"]
+
+
+def test_rewriting_a_transcript_retracts_its_manifest_first(tmp_path, monkeypatch):
+    """A forced redo that dies halfway must not leave the old manifest vouching for a mix of old and new files."""
+    store = Store(str(tmp_path))
+    rel = store.video_dir("generic", "ep-001", "tiny")
+    store.write_transcript(rel, RESULT, {"words": 4})
+    monkeypatch.setattr(store.fs, "put_file", lambda *a, **k: (_ for _ in ()).throw(OSError("worker killed")))
+    with pytest.raises(OSError, match="worker killed"):
+        store.write_transcript(rel, {**RESULT, "text": "new"}, {"words": 1})
+    assert store.manifest(rel) is None

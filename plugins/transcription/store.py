@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,14 @@ def default_url() -> str:
 
 
 def path_part(name: str) -> str:
-    """A name that is safe as one path segment everywhere: no separators, no `..`, bounded length."""
+    """A name that is safe as one path segment everywhere: no separators, no `..`, bounded length.
+
+    A name that had to change gets `~` and a hash of the original; `~` never survives unchanged, so a changed name
+    can collide neither with another changed name nor with a name that was already safe.
+    """
     safe = re.sub(r"[^A-Za-z0-9._+-]", "_", name)
-    if safe.strip(".") == "" or len(safe) > 100 or safe != name:
-        safe = f"{safe.strip('.')[:80]}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    if safe != name or safe.strip(".") == "" or len(safe) > 100:
+        safe = f"{safe.strip('.')[:80]}~{hashlib.sha256(name.encode()).hexdigest()[:8]}"
     return safe
 
 
@@ -73,28 +78,40 @@ class Store:
 
     # -- writing: every object appears whole or not at all ----------------------------------------------------
     def put(self, local: Path, rel: str) -> None:
-        target = self.path(rel)
-        if isinstance(self.fs, LocalFileSystem):  # write then rename; on S3 a single PUT is already atomic
-            self.fs.makedirs(os.path.dirname(target), exist_ok=True)
-            partial = f"{target}.partial-{uuid.uuid4().hex}"
-            self.fs.put_file(str(local), partial)
-            self.fs.mv(partial, target)
-        else:
-            self.fs.put_file(str(local), target)
+        self._publish(rel, lambda target: self.fs.put_file(str(local), target))
 
     def write(self, rel: str, data: bytes | str) -> None:
-        with tempfile.TemporaryDirectory() as tmp:
-            local = Path(tmp) / "data"
-            local.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-            self.put(local, rel)
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        self._publish(rel, lambda target: self.fs.pipe_file(target, data))
+
+    def _publish(self, rel: str, write: Callable[[str], None]) -> None:
+        """Locally: write a partial file, then rename it. On S3 a single PUT is already all or nothing."""
+        target = self.path(rel)
+        if not isinstance(self.fs, LocalFileSystem):
+            write(target)
+            return
+        self.fs.makedirs(os.path.dirname(target), exist_ok=True)
+        partial = f"{target}.partial-{uuid.uuid4().hex}"
+        try:
+            write(partial)
+            self.fs.mv(partial, target)
+        except BaseException:
+            if self.fs.exists(partial):
+                self.fs.rm(partial)
+            raise
 
     def write_manifest(self, rel_dir: str, manifest: dict[str, Any]) -> None:
         self.write(f"{rel_dir}/{MANIFEST}", json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
 
     def write_transcript(self, rel_dir: str, result: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
-        """Whisper's own writers produce txt/srt/vtt/json; the manifest, listing them, goes last."""
+        """Whisper's own writers produce txt/srt/vtt/json; the manifest, listing them, goes last.
+
+        An existing manifest is retracted first: while files are being replaced, the folder is not "done".
+        """
         from whisper.utils import get_writer  # lazy: reading the store needs no torch
 
+        if self.fs.exists(manifest_path := self.path(f"{rel_dir}/{MANIFEST}")):
+            self.fs.rm(manifest_path)
         with tempfile.TemporaryDirectory() as tmp:
             for fmt in TRANSCRIPT_FORMATS:
                 get_writer(fmt, tmp)(result, "transcript", {})
