@@ -72,7 +72,7 @@ def video_transcription():
         from transcription.pipeline import transcribe_video
         from transcription.store import Store
 
-        get_current_context()["video_title"] = video["title"]
+        get_current_context()["video_title"] = video["title"][:250]  # Airflow stores the map index in 250 chars
         return transcribe_video(video, TranscribeOptions.from_params(params), store=Store(), force=params["force"])
 
     # all_done: failed and skipped videos are listed, not hidden. No retries: the report is cheap to re-run, and

@@ -52,7 +52,7 @@ def fixture_run(tmp_path):
 
 def test_table_has_a_row_per_input_video_with_typed_columns(fixture_run):
     store, resolution, results = fixture_run
-    table = report.results_table(store, resolution, results)
+    table = report.results_table(resolution, results, report.finished(store, results))
     assert list(table.columns) == list(report.COLUMNS)
     assert {c: str(t) for c, t in table.dtypes.items()} == report.COLUMNS
     assert table["status"].tolist() == ["done", "done", "done", "failed", "skipped"]
@@ -77,7 +77,7 @@ def test_written_report_has_every_transcript_and_reason_and_escapes_titles(fixtu
     assert 'href="../../videos/youtube/aaaaaaaaaaa/tiny/transcript.srt"' in page
     assert "Random weights" not in page
     parquet = pd.read_parquet(io.BytesIO(store.fs.cat_file(store.path(f"{run_dir}/results.parquet"))))
-    pd.testing.assert_frame_equal(parquet, report.results_table(store, resolution, results))
+    pd.testing.assert_frame_equal(parquet, report.results_table(resolution, results, report.finished(store, results)))
     assert store.manifest(run_dir)["status"] == outcome["status"]
     for name in ("wordcloud.png", "word2vec.png"):  # self-contained: the page carries the same bytes as the files
         png = store.fs.cat_file(store.path(f"{run_dir}/{name}"))

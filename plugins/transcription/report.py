@@ -35,25 +35,38 @@ _templates = jinja2.Environment(
 )
 
 
-def results_table(store: Store, resolution: Resolution, results: list[dict[str, Any] | None]) -> pd.DataFrame:
+def finished(store: Store, results: list[dict[str, Any] | None]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Video key → (transcript folder, manifest) for every video whose task reported a transcript."""
+    found = {}
+    for result in results:
+        if result and "transcript" in result and (manifest := store.manifest(result["transcript"])):
+            found[result["key"]] = (result["transcript"], manifest)
+    return found
+
+
+def results_table(
+    resolution: Resolution,
+    results: list[dict[str, Any] | None],
+    transcripts: dict[str, tuple[str, dict[str, Any]]],
+) -> pd.DataFrame:
     by_key = {r["key"]: r for r in results if r}
     rows = []
     for video in resolution.videos:
         result = by_key.get(video.key) or {"status": "failed", "reason": TASK_FAILED}
-        manifest = store.manifest(result["transcript"]) if "transcript" in result else None
         row = {
             "key": video.key, "extractor": video.extractor, "video_id": video.id, "title": video.title,
             "url": video.webpage_url, "uploader": video.uploader, "upload_date": video.upload_date,
             "duration_s": video.duration, "status": result["status"], "reason": result.get("reason"),
         }
-        if manifest:
+        if video.key in transcripts:
+            folder, manifest = transcripts[video.key]
             transcribe_s = manifest["timings"]["transcribe_s"]
             row |= {
                 "duration_s": manifest["duration"], "model": manifest["model"]["label"],
                 "task": manifest["options"]["task"], "language": manifest["language"], "words": manifest["words"],
                 "characters": manifest["characters"], "transcribe_s": transcribe_s,
                 "realtime_factor": manifest["duration"] / transcribe_s if transcribe_s else None,
-                "transcript": result["transcript"],
+                "transcript": folder,
             }
         rows.append(row)
     for skip in resolution.skipped:
@@ -73,37 +86,34 @@ def write(
     min_count: int = 2,
 ) -> dict[str, Any]:
     """Write table, figures, page and the run's manifest (last) under runs/<run id>/; return where they are."""
-    table = results_table(store, resolution, results)
+    done = finished(store, results)
+    table = results_table(resolution, results, done)
     run_dir = store.run_dir(run_id)
     parquet = io.BytesIO()
     table.to_parquet(parquet, index=False)
     store.write(f"{run_dir}/results.parquet", parquet.getvalue())
     store.write(f"{run_dir}/results.csv", table.to_csv(index=False))
 
-    transcripts = {
-        row.key: json.loads(store.read_text(f"{row.transcript}/transcript.json"))
-        for row in table.itertuples() if not pd.isna(row.transcript)
-    }
+    segments = {key: json.loads(store.read_text(f"{folder}/transcript.json"))["segments"]
+                for key, (folder, _) in done.items()}
     stop = figures.stopwords()
-    sentences = [words for result in transcripts.values() for segment in result["segments"]
+    sentences = [words for video in segments.values() for segment in video
                  if (words := figures.tokenize(segment["text"], stop))]
     pngs = {"wordcloud.png": figures.word_cloud(sentences), "word2vec.png": figures.word_map(sentences, min_count)}
     for name, png in pngs.items():
         store.write(f"{run_dir}/{name}", png)
 
-    manifests = [store.manifest(t) for t in table["transcript"].dropna()]
-    random_weights = any(m["model"]["random_weights"] for m in manifests if m)
+    status = {s: int(n) for s, n in table["status"].value_counts().items()}
+    random_weights = any(manifest["model"]["random_weights"] for _, manifest in done.values())
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     html = _templates.get_template("report.html.j2").render(
-        title=title, run_id=run_id, created=created, options=options, transcripts=transcripts,
-        rows=table.astype(object).where(table.notna(), None).to_dict("records"),
-        random_weights=random_weights, root="../../", counts=table["status"].value_counts().to_dict(),
-        figures={name: base64.b64encode(png).decode("ascii") for name, png in pngs.items()},
+        title=title, run_id=run_id, created=created, options=options, segments=segments, status=status,
+        rows=table.astype(object).where(table.notna(), None).to_dict("records"), random_weights=random_weights,
+        root="../../", figures={name: base64.b64encode(png).decode("ascii") for name, png in pngs.items()},
         hours=table.loc[table["status"].isin(["done", "cached"]), "duration_s"].sum() / 3600,
     )
     store.write(f"{run_dir}/report.html", html)
 
-    status = {s: int(n) for s, n in table["status"].value_counts().items()}
     manifest = {
         "run_id": run_id, "title": title, "created": created, "options": options.as_dict(), "status": status,
         "random_weights": random_weights, "skipped": resolution.as_dict()["skipped"],
