@@ -6,6 +6,7 @@ skipped → `transcribe` runs once per video (dynamic task mapping) and writes t
 `report` writes the results table and an HTML page under `runs/<run id>/` in the store.
 
 Daily runs over a playlist or channel only spend compute on new videos: finished transcripts are reused.
+`TRANSCRIBER_BACKEND=kubernetes` runs each video in its own pod (GPU node pool) instead of on the worker.
 Logic lives in `plugins/transcription`; each task below only unpacks its params.
 """
 
@@ -17,8 +18,10 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
+from transcription import kubernetes
 from transcription.options import MODELS, TASKS, TranscribeOptions
 
+BACKEND = os.environ.get("TRANSCRIBER_BACKEND", "local")  # where transcription runs: local | kubernetes
 DEFAULT_URL = "https://www.youtube.com/watch?v=jNQXAC9IVRw"  # "Me at the zoo": 19 s, the first YouTube video
 
 
@@ -65,33 +68,45 @@ def video_transcription():
         ti.xcom_push(key="skipped", value=resolution["skipped"])
         return resolution["videos"]
 
-    # The one place that decides where transcription runs: in-process here.
     @task(map_index_template="{{ video_title }}",
           max_active_tis_per_dagrun=int(os.environ.get("TRANSCRIBE_CONCURRENCY", "2")))
-    def transcribe(video: dict, params=None) -> dict:
+    def transcribe(video: dict, params=None, run_id=None) -> dict:
+        """In-process, on the Airflow worker."""
         from transcription.pipeline import transcribe_video
         from transcription.store import Store
 
         get_current_context()["video_title"] = video["title"][:250]  # Airflow stores the map index in 250 chars
-        return transcribe_video(video, TranscribeOptions.from_params(params), store=Store(), force=params["force"])
+        return transcribe_video(video, TranscribeOptions.from_params(params), store=Store(), force=params["force"],
+                                run_id=run_id)
+
+    @task
+    def pod_requests(videos: list[dict], params=None, run_id=None) -> list[dict]:
+        """Per video, the transcriber pod's command line and the labels that name its video."""
+        from transcription.store import Store
+
+        options, store = TranscribeOptions.from_params(params), Store().url
+        return [kubernetes.pod_request(v, options, store=store, run_id=run_id, force=params["force"]) for v in videos]
 
     # all_done: failed and skipped videos are listed, not hidden. No retries: the report is cheap to re-run, and
     # what makes it fail (resolve failed, so there is nothing to list) is not healed by waiting.
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
-    def report(videos: list, skipped: list, results: list, params=None, run_id=None) -> str:
+    def report(videos: list, skipped: list, params=None, run_id=None) -> str:
         from transcription import report, sources
         from transcription.store import Store
 
+        store = Store()
         resolution = sources.Resolution.from_dict({"videos": videos, "skipped": skipped})
-        outcome = report.write(Store(), run_id, resolution, list(results),
+        outcome = report.write(store, run_id, resolution, store.run_results(run_id),
                                options=TranscribeOptions.from_params(params), title=params["title"],
                                min_count=params["min_count"])
         print(f"Report: {outcome['report']}")
         return outcome["report"]
 
     videos = resolve()
-    results = transcribe.expand(video=videos)
-    report(videos, videos["skipped"], results)
-
+    if BACKEND == "kubernetes":  # one pod per video on the GPU node pool, running images/transcriber
+        transcribed = kubernetes.transcribe_operator().expand_kwargs(pod_requests(videos))
+    else:
+        transcribed = transcribe.expand(video=videos)
+    transcribed >> report(videos, videos["skipped"])
 
 video_transcription()

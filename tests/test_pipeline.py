@@ -40,6 +40,15 @@ def test_transcribe_video_writes_the_transcript_set_and_a_manifest(model_env, ep
     assert (model_env / result["transcript"] / "transcript.vtt").read_text().startswith("WEBVTT")
 
 
+def test_a_run_records_each_outcome_for_its_report(model_env, podcast):
+    store = Store()
+    videos = sources.resolve([podcast.feed_url]).videos
+    results = [pipeline.transcribe_video(v, OPTIONS, store=store, run_id="scheduled__2026-11-25") for v in videos]
+    pipeline.transcribe_video(videos[0], OPTIONS, store=store, run_id="another run")
+    assert store.run_results("scheduled__2026-11-25") == sorted(results, key=lambda r: r["key"])
+    assert [r["status"] for r in store.run_results("another run")] == ["cached"]
+
+
 def test_finished_transcript_is_reused_without_download(model_env, episode, monkeypatch):
     store = Store()
     first = pipeline.transcribe_video(episode, OPTIONS, store=store)

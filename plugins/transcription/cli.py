@@ -38,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("resolve", parents=[inputs], help="list the videos an input expands to, as JSON")
     one = commands.add_parser("transcribe", parents=[whisper_args], help="transcribe one resolved video")
     one.add_argument("--video", type=json.loads, required=True, metavar="JSON", help="a video from `resolve`")
+    one.add_argument("--run-id", help="also record the result under runs/<run id>/results/ in the store")
     run = commands.add_parser("run", parents=[inputs, whisper_args], help="resolve, transcribe and report")
     run.add_argument("--title", default="Video transcripts")
     run.add_argument("--run-id")
@@ -53,6 +54,18 @@ def options_from(args: argparse.Namespace) -> TranscribeOptions:
     return TranscribeOptions.from_params(vars(args))
 
 
+def transcribe_arguments(
+    video: dict, options: TranscribeOptions, *, store: str, run_id: str | None = None, force: bool = False
+) -> list[str]:
+    """The `transcribe` command line for one video: what a pod runs to make the in-process launcher's call."""
+    arguments = [
+        "transcribe", "--video", json.dumps(video), "--model", options.model, "--task", options.task,
+        "--language", options.language or "auto", "--whisper-options", json.dumps(options.whisper_options),
+        "--store", store,
+    ]
+    return arguments + (["--run-id", run_id] if run_id else []) + (["--force"] if force else [])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -63,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         inputs = sources.read_inputs(urls=args.urls, url_file=args.url_file)
         print(json.dumps(sources.resolve(inputs, max_videos=args.max_videos).as_dict(), indent=2))
     elif args.command == "transcribe":
-        result = pipeline.transcribe_video(args.video, options_from(args), store=Store(args.store), force=args.force)
+        result = pipeline.transcribe_video(args.video, options_from(args), store=Store(args.store), force=args.force,
+                                           run_id=args.run_id)
         print(json.dumps(result))
     elif args.command == "run":
         inputs = sources.read_inputs(urls=args.urls, url_file=args.url_file)

@@ -21,12 +21,27 @@ log = logging.getLogger(__name__)
 
 
 def transcribe_video(
-    video: Video | dict[str, Any], options: TranscribeOptions, *, store: Store, force: bool = False
+    video: Video | dict[str, Any],
+    options: TranscribeOptions,
+    *,
+    store: Store,
+    force: bool = False,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
     """Download, transcribe and store one video; a finished transcript in the store is reused, not redone.
 
-    Returns the small summary that travels through XCom; the transcript itself stays in the store.
+    Returns a small summary, also recorded under the run (when given) for its report; the transcript itself
+    stays in the store.
     """
+    result = _transcribe_video(video, options, store=store, force=force)
+    if run_id:
+        store.write_result(run_id, result)
+    return result
+
+
+def _transcribe_video(
+    video: Video | dict[str, Any], options: TranscribeOptions, *, store: Store, force: bool
+) -> dict[str, Any]:
     import whisper
 
     from transcription import audio, engine  # lazy: torch and whisper only where a model runs

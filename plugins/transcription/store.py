@@ -1,7 +1,7 @@
 """The artifact store: one browsable layout on any fsspec filesystem (a local folder by default, s3:// in production).
 
     videos/<extractor>/<video id>/<variant>/transcript.{txt,srt,vtt,json}, manifest.json
-    runs/<run id>/manifest.json, results.parquet, results.csv, report.html
+    runs/<run id>/manifest.json, results.parquet, results.csv, report.html, figures, results/ (per-video outcomes)
 
 Ids, never titles, make paths. A video's manifest is written last: its presence means the transcript is complete.
 """
@@ -58,6 +58,10 @@ class Store:
     def run_dir(run_id: str) -> str:
         return f"runs/{path_part(run_id)}"
 
+    def result_path(self, run_id: str, key: str) -> str:
+        """Where a launcher records one video's outcome in a run: runs/<run>/results/<extractor>/<id>.json."""
+        return f"{self.run_dir(run_id)}/results/{'/'.join(path_part(p) for p in key.split('/', 1))}.json"
+
     def path(self, rel: str) -> str:
         return f"{self.root.rstrip('/')}/{rel}"
 
@@ -68,6 +72,11 @@ class Store:
     # -- reading ----------------------------------------------------------------------------------------------
     def read_text(self, rel: str) -> str:
         return self.fs.cat_file(self.path(rel)).decode("utf-8")
+
+    def run_results(self, run_id: str) -> list[dict[str, Any]]:
+        """The outcomes the launchers of a run recorded, whichever launcher and wherever it ran."""
+        pattern = self.path(f"{self.run_dir(run_id)}/results/*/*.json")
+        return [json.loads(self.fs.cat_file(p)) for p in sorted(self.fs.glob(pattern))]
 
     def manifest(self, rel_dir: str) -> dict[str, Any] | None:
         """The manifest of a finished transcript or run; None while it is unfinished or absent."""
@@ -99,6 +108,9 @@ class Store:
             if self.fs.exists(partial):
                 self.fs.rm(partial)
             raise
+
+    def write_result(self, run_id: str, result: dict[str, Any]) -> None:
+        self.write(self.result_path(run_id, result["key"]), json.dumps(result))
 
     def write_manifest(self, rel_dir: str, manifest: dict[str, Any]) -> None:
         self.write(f"{rel_dir}/{MANIFEST}", json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
