@@ -9,4 +9,6 @@ demo:
 
 test:
 	scripts/setup.sh requirements-test.txt
+	@echo "test services: kube-apiserver (built from Debian's source once per machine: ~5 min, then cached)"
+	tests/services/kube-apiserver-build.sh
 	.venv/bin/python -m pytest $(PYTEST_ARGS)

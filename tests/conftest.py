@@ -22,6 +22,7 @@ os.environ.update({
 for name in ("WHISPER_MODEL", "WHISPER_CACHE_DIR", "TRANSCRIPTION_STORE"):
     os.environ.pop(name, None)  # the developer's own settings must not leak into tests
 
+from kube_service import core_api, kubeconfig  # noqa: E402, F401  (session fixtures)
 from transcription import offline  # noqa: E402
 
 # Greedy decoding without fallbacks: random weights would otherwise retry every window at six temperatures.
@@ -50,6 +51,14 @@ def podcast(tmp_path_factory) -> Podcast:
     with offline.serve(directory) as base_url:
         feed_url = offline.write_podcast(directory, base_url)
         yield Podcast(base_url, feed_url, directory, offline.DEMO_EPISODES)
+
+
+@pytest.fixture(scope="session")
+def metadata_db():
+    """A real Airflow metadata database (SQLite in the private AIRFLOW_HOME), for dag.test()."""
+    from airflow.utils import db
+
+    db.initdb()
 
 
 @pytest.fixture

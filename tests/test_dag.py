@@ -10,7 +10,7 @@ import srt
 import webvtt
 
 from conftest import FAST, ROOT
-from transcription import engine, sources
+from transcription import engine, offline, sources
 from transcription.options import MODELS, TranscribeOptions
 from transcription.store import Store
 
@@ -71,15 +71,11 @@ def test_bad_param_values_are_refused(dag, name, value):
         dag.params.get_param(name).resolve(value)
 
 
-@pytest.fixture(scope="module")
-def metadata_db():
-    from airflow.utils import db
-
-    db.initdb()
-
-
 def test_dag_run_end_to_end_and_again(metadata_db, dag, model_env, podcast):
-    conf = {"url": podcast.feed_url, "urls": [f"{podcast.base_url}/gone.mp3"], "title": "End to end",
+    hostile = offline.Episode("hostile", "{{ 7 * 7 }} stays text", "Templates are not code.")
+    hostile_feed = offline.write_podcast(podcast.directory / "hostile-local", f"{podcast.base_url}/hostile-local",
+                                         [hostile])
+    conf = {"url": podcast.feed_url, "urls": [f"{podcast.base_url}/gone.mp3", hostile_feed], "title": "End to end",
             "whisper_options": FAST}
     run = dag.test(run_conf=conf)
     assert run.state == "success"
@@ -96,14 +92,15 @@ def test_dag_run_end_to_end_and_again(metadata_db, dag, model_env, podcast):
         assert json.loads((folder / "manifest.json").read_text())["video"]["title"] == episode.title
 
     mapped = sorted(ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "transcribe")
-    assert mapped == sorted(e.title for e in podcast.episodes)  # the grid names each mapped task by its video
+    # The grid names each mapped task by its video, and a title is never evaluated as a template ("49").
+    assert mapped == sorted([e.title for e in podcast.episodes] + [hostile.title])
 
     run_dir = model_env / store.run_dir(run.run_id)
     table = pd.read_parquet(run_dir / "results.parquet")
-    assert table["status"].tolist() == ["done"] * 3 + ["skipped"]
-    assert table["title"].tolist()[:3] == [e.title for e in podcast.episodes]
-    assert table.loc[:2, "duration_s"].gt(3).all() and table.loc[:2, "words"].notna().all()
-    assert "404" in table.loc[3, "reason"]
+    assert table["status"].tolist() == ["done"] * 4 + ["skipped"]
+    assert table["title"].tolist()[:4] == [e.title for e in podcast.episodes] + [hostile.title]
+    assert table.loc[:3, "duration_s"].gt(1).all() and table.loc[:3, "words"].notna().all()
+    assert "404" in table.loc[4, "reason"]
     page = (run_dir / "report.html").read_text()
     assert "End to end" in page and "Random weights — not speech" in page
     assert all(e.title.replace("&", "&amp;") in page for e in podcast.episodes)
@@ -111,7 +108,7 @@ def test_dag_run_end_to_end_and_again(metadata_db, dag, model_env, podcast):
     again = dag.test(run_conf=conf)
     assert again.state == "success" and again.run_id != run.run_id
     table = pd.read_parquet(model_env / store.run_dir(again.run_id) / "results.parquet")
-    assert table["status"].tolist() == ["cached"] * 3 + ["skipped"]
+    assert table["status"].tolist() == ["cached"] * 4 + ["skipped"]
 
 
 def test_bad_options_fail_the_run_at_resolve(metadata_db, dag, model_env, podcast):

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import subprocess
+import sys
+import threading
 
+import pandas as pd
 import pytest
 
-from conftest import ROOT
-from transcription import cli, kubernetes
+from conftest import FAST, ROOT
+from transcription import cli, kubernetes, offline
 from transcription.options import TranscribeOptions
+from transcription.store import Store
 
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"  # a credential the Airflow worker holds; pods must never see it
 SETTINGS_ENV = {
@@ -26,6 +33,7 @@ SETTINGS_ENV = {
     "TRANSCRIBER_ENV_FROM_SECRETS": "whisper-s3",
     "TRANSCRIBER_STARTUP_TIMEOUT": "1200",
     "TRANSCRIBER_CONCURRENCY": "4",
+    "TRANSCRIBER_GET_LOGS": "false",
     "TRANSCRIPTION_STORE": "s3://transcripts/whisper",
     "AWS_SECRET_ACCESS_KEY": SECRET,
 }
@@ -57,10 +65,9 @@ def transcribe_task(k8s_env):
 
 def render(mapped, request: dict) -> dict:
     """The pod one mapped instance creates, as the JSON the API server receives."""
-    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from kubernetes.client import ApiClient
 
-    operator = KubernetesPodOperator(task_id=mapped.task_id, **mapped.partial_kwargs, **request)
+    operator = mapped.operator_class(task_id=mapped.task_id, **mapped.partial_kwargs, **request)
     return ApiClient().sanitize_for_serialization(operator.build_pod_request_obj(dry_run=True))
 
 
@@ -82,8 +89,8 @@ def test_cpu_only_variant_asks_for_no_gpu(monkeypatch, k8s_env):
 def test_dag_switches_to_one_pod_per_video(transcribe_task):
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
-    assert transcribe_task.operator_class is KubernetesPodOperator or issubclass(
-        transcribe_task.operator_class, KubernetesPodOperator)
+    assert issubclass(transcribe_task.operator_class, KubernetesPodOperator)
+    assert not {"arguments", "labels", "annotations"} & set(transcribe_task.operator_class.template_fields)
     assert transcribe_task.max_active_tis_per_dagrun == 4
     assert transcribe_task.upstream_task_ids == {"pod_requests"}
 
@@ -135,3 +142,104 @@ def test_label_values_are_valid_kubernetes_labels():
     for text in ["Ep 1: \"Intro\"~3f2a19c0", "x" * 100, "-leading.and.trailing-", "jNQXAC9IVRw"]:
         value = kubernetes.label_value(text)
         assert re.fullmatch(r"([A-Za-z0-9][-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?", value), value
+
+
+def test_rendered_pods_pass_a_real_api_servers_validation(transcribe_task, core_api):
+    """Server-side dry run: the API server validates and defaults each pod as if creating it, and stores nothing."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    core_api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="transcription")))
+    for video in VIDEOS:
+        request = kubernetes.pod_request(video, OPTIONS, store="s3://b/p", run_id="manual__1", force=False)
+        pod = render(transcribe_task, request)
+        accepted = core_api.create_namespaced_pod("transcription", pod, dry_run="All")
+        assert accepted.spec.containers[0].args == request["arguments"]
+        assert accepted.spec.containers[0].resources.limits["nvidia.com/gpu"] == "1"
+        assert accepted.metadata.annotations["whisper-airflow/title"] == video["title"]
+    assert core_api.list_namespaced_pod("transcription").items == []
+    # The check is real: the same server refuses a pod whose label breaks Kubernetes' rules.
+    pod["metadata"]["labels"]["whisper-airflow/video-id"] = "not a label value!"
+    with pytest.raises(ApiException) as refused:
+        core_api.create_namespaced_pod("transcription", pod, dry_run="All")
+    assert refused.value.status == 422
+
+
+class Kubelet(threading.Thread):
+    """Plays the kubelet the loopback cluster lacks: registers a GPU node, binds each new pod of a namespace to
+    it, runs the pod's container command with this project's CLI on this machine, and reports the outcome in the
+    pod's status, as a kubelet would."""
+
+    NODE = "gpu-node-0"
+
+    def __init__(self, api, namespace: str, env: dict[str, str]):
+        super().__init__(daemon=True)
+        self.api, self.namespace, self.env = api, namespace, env
+        self.stopped = threading.Event()
+        self.pods: dict[str, list[str]] = {}  # pod name → the arguments it ran with
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.2):
+            for pod in self.api.list_namespaced_pod(self.namespace).items:
+                if not pod.spec.node_name and not pod.metadata.deletion_timestamp:
+                    self.launch(pod)
+
+    def launch(self, pod) -> None:
+        from kubernetes import client
+
+        name, (container,) = pod.metadata.name, pod.spec.containers
+        self.api.create_namespaced_binding(self.namespace, client.V1Binding(
+            metadata=client.V1ObjectMeta(name=name),
+            target=client.V1ObjectReference(api_version="v1", kind="Node", name=self.NODE)), _preload_content=False)
+        started = dt.datetime.now(dt.UTC).isoformat()
+        self.report(pod, "Running", {"running": {"startedAt": started}})
+        self.pods[name] = container.args
+        env = {**self.env, **{e.name: e.value for e in container.env or ()}}
+        done = subprocess.run([sys.executable, "-m", "transcription", *container.args], env=env, check=False)
+        self.report(pod, "Succeeded" if done.returncode == 0 else "Failed", {"terminated": {
+            "exitCode": done.returncode, "reason": "Completed" if done.returncode == 0 else "Error",
+            "startedAt": started, "finishedAt": dt.datetime.now(dt.UTC).isoformat()}})
+
+    def report(self, pod, phase: str, state: dict) -> None:
+        container = pod.spec.containers[0]
+        self.api.patch_namespaced_pod_status(pod.metadata.name, self.namespace, {"status": {
+            "phase": phase, "containerStatuses": [{
+                "name": container.name, "image": container.image, "imageID": "", "restartCount": 0,
+                "ready": phase == "Running", "state": state}]}})
+
+
+def test_dag_runs_pods_on_a_real_api_server(metadata_db, k8s_env, monkeypatch, core_api, kubeconfig, model_env,
+                                            podcast):
+    from airflow.dag_processing.dagbag import DagBag
+    from kubernetes import client
+
+    namespace = "whisper-e2e"
+    core_api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    core_api.create_node(client.V1Node(metadata=client.V1ObjectMeta(name=Kubelet.NODE)))
+    monkeypatch.setenv("TRANSCRIBER_NAMESPACE", namespace)
+    monkeypatch.setenv("TRANSCRIPTION_STORE", str(model_env))  # the "pods" run here: a local folder serves
+    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(
+        {"conn_type": "kubernetes", "extra": {"kube_config_path": str(kubeconfig)}}))
+    kubelet = Kubelet(core_api, namespace, env=dict(os.environ))
+    kubelet.start()
+    try:
+        dag = DagBag(dag_folder=str(ROOT / "dags"), safe_mode=False).dags["video_transcription"]
+        hostile = offline.Episode("hostile", "{{ 7 * 7 }} stays text", "Templates are not code.")
+        hostile_feed = offline.write_podcast(podcast.directory / "hostile", f"{podcast.base_url}/hostile", [hostile])
+        run = dag.test(run_conf={"url": podcast.feed_url, "urls": [hostile_feed], "whisper_options": FAST})
+    finally:
+        kubelet.stopped.set()
+        kubelet.join()
+
+    assert run.state == "success"
+    assert len(kubelet.pods) == 4  # one pod per video
+    table = pd.read_parquet(model_env / Store().run_dir(run.run_id) / "results.parquet")
+    assert table["status"].tolist() == ["done"] * 4
+    assert all((model_env / folder / "transcript.vtt").exists() for folder in table["transcript"])
+    # Pods that succeeded were deleted (on_finish_action), as the operator was told.
+    assert core_api.list_namespaced_pod(namespace).items == []
+    mapped = {ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "transcribe"}
+    assert mapped == {e.title for e in podcast.episodes} | {hostile.title}
+    # A title is data all the way into the pod: Airflow did not render it as a template (it would read "49").
+    (hostile_args,) = [args for args in kubelet.pods.values() if "hostile" in args[2]]
+    assert json.loads(hostile_args[2])["title"] == hostile.title

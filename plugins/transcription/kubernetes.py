@@ -26,6 +26,10 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"TRANSCRIBER_{name}", default)
 
 
+def _flag(name: str, default: bool) -> bool:
+    return _env(name, str(default)).lower() in ("1", "true", "yes")
+
+
 def _json_env(name: str, default: Any) -> Any:
     value = os.environ.get(f"TRANSCRIBER_{name}")
     return json.loads(value) if value else default
@@ -52,6 +56,7 @@ class PodSettings:
     startup_timeout: int = 900  # seconds: a GPU node pool may have to scale up from zero
     on_finish_action: str = "delete_succeeded_pod"  # failed pods stay for `kubectl describe`
     deferrable: bool = False  # wait in the triggerer instead of a worker slot
+    get_logs: bool = True  # stream the pod's log into the task's log (needs pods/log access)
     kubernetes_conn_id: str = "kubernetes_default"
     concurrency: int = 8  # pods at once per DAG run; size it to the GPU node pool
     pool: str | None = None  # an Airflow pool shared by all runs, e.g. sized to the node pool's GPUs
@@ -78,7 +83,8 @@ class PodSettings:
             env_from_secrets=split(_env("ENV_FROM_SECRETS", "")),
             startup_timeout=int(_env("STARTUP_TIMEOUT", str(default.startup_timeout))),
             on_finish_action=_env("ON_FINISH_ACTION", default.on_finish_action),
-            deferrable=_env("DEFERRABLE", "false").lower() in ("1", "true", "yes"),
+            deferrable=_flag("DEFERRABLE", default.deferrable),
+            get_logs=_flag("GET_LOGS", default.get_logs),
             kubernetes_conn_id=_env("KUBERNETES_CONN_ID", default.kubernetes_conn_id),
             concurrency=int(_env("CONCURRENCY", str(default.concurrency))),
             pool=_env("POOL", "") or None,
@@ -107,8 +113,8 @@ def pod_request(
 ) -> dict[str, Any]:
     """One mapped pod's own keyword arguments: the CLI call, and labels/annotations that name its video.
 
-    They reach the operator through XCom, which Airflow does not render as a template: a title such as
-    "{{ conn.aws.password }}" stays text. (Labels are all here, not partly in `partial()`: the two would collide.)
+    The operator does not render these fields as templates (see TranscriberPodOperator): a title such as
+    "{{ conn.aws.password }}" stays text. Labels are all here, not partly in `partial()`: the two would collide.
     """
     return {
         "arguments": cli.transcribe_arguments(video, options, store=store, run_id=run_id, force=force),
@@ -120,11 +126,12 @@ def pod_request(
 
 def transcribe_operator(settings: PodSettings | None = None, **task_args: Any):
     """The mapped transcribe step as KubernetesPodOperator.partial(...): expand it with `pod_request` dicts."""
-    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from kubernetes.client import models as k8s
 
+    from transcription.kubernetes_operator import TranscriberPodOperator
+
     settings = settings or PodSettings.from_env()
-    return KubernetesPodOperator.partial(
+    return TranscriberPodOperator.partial(
         task_id="transcribe",
         name="transcribe",  # + a random suffix per pod
         namespace=settings.namespace,
@@ -142,7 +149,7 @@ def transcribe_operator(settings: PodSettings | None = None, **task_args: Any):
         deferrable=settings.deferrable,
         kubernetes_conn_id=settings.kubernetes_conn_id,
         do_xcom_push=False,
-        get_logs=True,
+        get_logs=settings.get_logs,
         max_active_tis_per_dagrun=settings.concurrency,
         pool=settings.pool or "default_pool",
         map_index_template="{{ task.annotations['whisper-airflow/title'][:250] }}",
