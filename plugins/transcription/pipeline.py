@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from transcription import report, sources
+from transcription import sources
 from transcription.options import TranscribeOptions
 from transcription.sources import Video
 from transcription.store import Store
@@ -118,7 +118,7 @@ def run(
     min_count: int = 2,
 ) -> dict[str, Any]:
     """A whole run without Airflow: resolve, transcribe each video in turn, report. One failure costs one video."""
-    from transcription import engine
+    from transcription import engine, report  # lazy: the transcriber image runs `transcribe` without the report
 
     engine.check_options(options)
     run_id = run_id or "cli__" + dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H-%M-%S")
