@@ -177,6 +177,7 @@ class Kubelet(threading.Thread):
         self.api, self.namespace, self.env = api, namespace, env
         self.stopped = threading.Event()
         self.pods: dict[str, list[str]] = {}  # pod name → the arguments it ran with
+        self.labels: dict[str, dict[str, str]] = {}
 
     def run(self) -> None:
         while not self.stopped.wait(0.2):
@@ -193,7 +194,7 @@ class Kubelet(threading.Thread):
             target=client.V1ObjectReference(api_version="v1", kind="Node", name=self.NODE)), _preload_content=False)
         started = dt.datetime.now(dt.UTC).isoformat()
         self.report(pod, "Running", {"running": {"startedAt": started}})
-        self.pods[name] = container.args
+        self.pods[name], self.labels[name] = container.args, pod.metadata.labels
         env = {**self.env, **{e.name: e.value for e in container.env or ()}}
         done = subprocess.run([sys.executable, "-m", "transcription", *container.args], env=env, check=False)
         self.report(pod, "Succeeded" if done.returncode == 0 else "Failed", {"terminated": {
@@ -232,7 +233,11 @@ def test_dag_runs_pods_on_a_real_api_server(metadata_db, k8s_env, monkeypatch, c
         kubelet.join()
 
     assert run.state == "success"
-    assert len(kubelet.pods) == 4  # one pod per video
+    assert len(kubelet.pods) == 4  # one pod per video, labelled with its DAG run and its video
+    for labels in kubelet.labels.values():
+        assert labels["dag_id"] == "video_transcription" and labels["task_id"] == "transcribe"
+        assert labels["run_id"].startswith("manual__")  # the provider sanitises the run id into a label value
+        assert labels["whisper-airflow/extractor"] == "generic" and labels["app.kubernetes.io/part-of"]
     table = pd.read_parquet(model_env / Store().run_dir(run.run_id) / "results.parquet")
     assert table["status"].tolist() == ["done"] * 4
     assert all((model_env / folder / "transcript.vtt").exists() for folder in table["transcript"])
