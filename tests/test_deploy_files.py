@@ -232,6 +232,19 @@ def test_transcription_runs_in_process_unless_the_kubernetes_override_is_added(c
     assert bind_mounts(custom["services"]["airflow-scheduler"])["/opt/airflow/.kube/config"] == "/srv/kind.yaml"
 
 
+def test_kubernetes_override_sets_what_the_dag_reads(monkeypatch):
+    """The override's TRANSCRIBER_* variables are the ones PodSettings reads, and reach the rendered pod."""
+    from transcription.kubernetes import PodSettings
+
+    env = environment(load_compose(KUBERNETES_OVERRIDE, {"TRANSCRIBER_IMAGE": "registry.test/t:7"})[
+        "services"]["airflow-dag-processor"])
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = PodSettings.from_env()
+    assert settings.image == "registry.test/t:7" and settings.env_from_secrets == ("whisper-s3",)
+    assert settings.gpus == 1 and settings.namespace == "default"
+
+
 # -- The transcriber image ------------------------------------------------------------------------------------------
 def instructions(path: Path) -> list[tuple[str, str]]:
     return [(i["instruction"], i["value"]) for i in DockerfileParser(path=str(path)).structure
@@ -378,20 +391,16 @@ def pins(path: Path) -> dict[str, str]:
 
 def test_image_requirements_are_pinned_to_the_projects_versions():
     constraints = pins(ROOT / "constraints.txt")
-    outside = {}
     for name, requirement in image_requirements().items():
-        if name in constraints:
-            assert pinned(requirement) == constraints[name], name
-        else:
-            outside[name] = pinned(requirement)
-    # What CI does not install is pinned to what yt-dlp itself pins (its `pin` and `pin-deno` extras).
+        assert pinned(requirement) == constraints.get(name), name
+    # yt-dlp pins its own helpers (its `pin` and `pin-deno` extras): the project follows those pins.
     yt_dlp_pins = {}
     for line in importlib.metadata.requires("yt-dlp"):
         requirement = Requirement(line)
         if requirement.marker and any(requirement.marker.evaluate({"extra": e}) for e in ("pin", "pin-deno")):
             yt_dlp_pins[canonicalize_name(requirement.name)] = pinned(requirement)
-    assert set(outside) == {"yt-dlp-ejs", "deno", "brotli", "mutagen", "pycryptodomex"}
-    assert outside == {name: yt_dlp_pins[name] for name in outside}
+    helpers = {"yt-dlp-ejs", "deno", "brotli", "mutagen", "pycryptodomex"}
+    assert {name: constraints[name] for name in helpers} == {name: yt_dlp_pins[name] for name in helpers}
     assert importlib.metadata.version("yt-dlp") == pinned(image_requirements()["yt-dlp"])
 
 
