@@ -76,14 +76,23 @@ def test_whisper_does_not_accept_a_checkpoint_with_the_wrong_checksum(monkeypatc
     (tmp_path / "tiny.pt").write_bytes(checkpoint.read_bytes())
     monkeypatch.setenv(engine.ENV_CACHE, str(tmp_path))
     calls = []
-    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: calls.append(a) or _refuse())
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: calls.append(a) or _raise(ConnectionRefusedError("no network")))
     with pytest.raises(engine.ModelUnavailable):
         engine.load_model.__wrapped__("tiny")
     assert calls, "whisper should have tried to download the real weights"
 
 
-def _refuse():
-    raise ConnectionRefusedError("no network in this test")
+def test_a_cache_folder_it_cannot_write_is_not_called_a_download_failure(monkeypatch, tmp_path):
+    cache = tmp_path / "read-only"
+    cache.mkdir()
+    monkeypatch.setenv(engine.ENV_CACHE, str(cache))
+    monkeypatch.setattr("os.makedirs", lambda *a, **k: _raise(PermissionError(13, "Permission denied", str(cache))))
+    with pytest.raises(PermissionError, match="Permission denied"):
+        engine.load_model.__wrapped__("tiny")
+
+
+def _raise(error: BaseException):
+    raise error
 
 
 @pytest.mark.parametrize(("options", "message"), [

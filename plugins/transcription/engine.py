@@ -7,6 +7,7 @@ import functools
 import hashlib
 import logging
 import os
+import urllib.error
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,8 @@ def load_model(source: str) -> whisper.Whisper:
     """One load per process and model: a pod or worker transcribing several videos pays it once."""
     try:
         return whisper.load_model(source, device=device(), download_root=os.environ.get(ENV_CACHE))
-    except OSError as e:  # urllib's URLError, refused connections, timeouts
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as e:  # not other OSErrors: a read-only cache
+        # folder must say so, not "cannot download"
         root = os.environ.get(ENV_CACHE) or "~/.cache/whisper"
         raise ModelUnavailable(
             f"cannot download the whisper model {source!r}: {e}. Whisper fetches weights from "
