@@ -83,8 +83,8 @@ def main() -> int:
             env["WHISPER_MODEL"] = str(checkpoint)
             banner(f"OFFLINE: whisper's weights cannot be downloaded ({WEIGHTS_HOST} is unreachable), so the demo "
                    f"uses a RANDOM-WEIGHT checkpoint, {env['WHISPER_MODEL']}: the pipeline runs for real, but the "
-                   f"text is not speech. Set WHISPER_MODEL=/path/to/checkpoint.pt to use real local weights. Decoding is "
-                   f"greedy, without temperature fallback: sampling from random weights is meaningless.")
+                   f"text is not speech. Set WHISPER_MODEL=/path/to/checkpoint.pt to use real local weights. "
+                   f"Decoding is greedy, without temperature fallback: sampling from random weights is meaningless.")
             conf["whisper_options"] = {"temperature": 0, "condition_on_previous_text": False}
 
         airflow = [str(ROOT / ".venv/bin/airflow")]

@@ -76,7 +76,8 @@ def test_whisper_does_not_accept_a_checkpoint_with_the_wrong_checksum(monkeypatc
     (tmp_path / "tiny.pt").write_bytes(checkpoint.read_bytes())
     monkeypatch.setenv(engine.ENV_CACHE, str(tmp_path))
     calls = []
-    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: calls.append(a) or _raise(ConnectionRefusedError("no network")))
+    refuse = ConnectionRefusedError("no network")
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: calls.append(a) or _raise(refuse))
     with pytest.raises(engine.ModelUnavailable):
         engine.load_model.__wrapped__("tiny")
     assert calls, "whisper should have tried to download the real weights"
