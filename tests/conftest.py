@@ -1,5 +1,5 @@
 """Shared fixtures: a random-weight whisper checkpoint, espeak-ng speech served as a podcast feed from 127.0.0.1,
-and a private Airflow home (SQLite) set up before anything imports Airflow.
+a private Airflow home (SQLite) set up before anything imports Airflow, and a real S3 (radosgw).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ os.environ.update({
     "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
 })
-for name in ("WHISPER_MODEL", "WHISPER_CACHE_DIR", "TRANSCRIPTION_STORE"):
+for name in ("WHISPER_MODEL", "WHISPER_CACHE_DIR", "TRANSCRIPTION_STORE", *(n for n in os.environ if n[:4] == "AWS_")):
     os.environ.pop(name, None)  # the developer's own settings must not leak into tests
 
+from s3_service import s3  # noqa: E402, F401
 from transcription import offline  # noqa: E402
 
 # Greedy decoding without fallbacks: random weights would otherwise retry every window at six temperatures.
