@@ -9,25 +9,10 @@ import pytest
 import srt
 import webvtt
 
-from conftest import FAST, ROOT
+from conftest import DAG_ID, FAST
 from transcription import engine, sources
 from transcription.options import MODELS, TranscribeOptions
 from transcription.store import Store
-
-DAG_ID = "video_transcription"
-
-
-@pytest.fixture(scope="module")
-def dagbag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(ROOT / "dags"), safe_mode=False)
-
-
-@pytest.fixture(scope="module")
-def dag(dagbag):
-    return dagbag.dags[DAG_ID]
-
 
 def test_bundle_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
@@ -69,13 +54,6 @@ def test_bad_param_values_are_refused(dag, name, value):
 
     with pytest.raises(ParamValidationError):
         dag.params.get_param(name).resolve(value)
-
-
-@pytest.fixture(scope="module")
-def metadata_db():
-    from airflow.utils import db
-
-    db.initdb()
 
 
 def test_dag_run_end_to_end_and_again(metadata_db, dag, model_env, podcast):
