@@ -7,8 +7,9 @@ demo:
 	scripts/setup.sh requirements.txt
 	.venv/bin/python scripts/demo.py $(if $(URL),--url "$(URL)") $(if $(MODEL),--model "$(MODEL)")
 
+# The tests start their own S3 (Ceph's radosgw) and kube-apiserver on 127.0.0.1 (tests/services/).
 test:
-	scripts/setup.sh requirements-test.txt
+	scripts/setup.sh requirements-test.txt radosgw ceph-mon ceph-osd ceph-common procps
 	@echo "test services: kube-apiserver (built from Debian's source once per machine: ~5 min, then cached)"
 	tests/services/kube-apiserver-build.sh
 	.venv/bin/python -m pytest $(PYTEST_ARGS)

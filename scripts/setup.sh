@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Installs what the project needs, idempotently: ffmpeg and espeak-ng from Debian, then a virtualenv (.venv) with
-# the pinned requirements and this project. Re-running costs a few seconds; pip's downloads are cached in ~/.cache.
-# Usage: scripts/setup.sh [requirements file]   (default requirements.txt; the tests use requirements-test.txt)
+# Installs what the project needs, idempotently: ffmpeg and espeak-ng (and any further packages named) from Debian,
+# then a virtualenv (.venv) with the pinned requirements and this project. Re-running costs a few seconds; pip's
+# downloads are cached in ~/.cache.
+# Usage: scripts/setup.sh [requirements file [apt package...]]   (default requirements.txt; the tests use
+#        requirements-test.txt and the packages of the S3 they start: see the Makefile)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requirements=${1:-requirements.txt}
 
 missing=()
-for tool in ffmpeg espeak-ng; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for package in ffmpeg espeak-ng "${@:2}"; do
+  dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null | grep -qx installed || missing+=("$package")
+done
 if ((${#missing[@]})); then
   sudo=$([ "$(id -u)" = 0 ] || echo sudo)
+  apt=($sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300)  # env: sudo drops variables
   echo "setup: installing ${missing[*]} (apt)"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "${apt[@]}" update -qq
+  "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 python=${PYTHON:-python3}

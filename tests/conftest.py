@@ -1,5 +1,5 @@
 """Shared fixtures: a random-weight whisper checkpoint, espeak-ng speech served as a podcast feed from 127.0.0.1,
-and a private Airflow home (SQLite) set up before anything imports Airflow.
+a private Airflow home (SQLite) set up before anything imports Airflow, the parsed DAG, and a real S3 (radosgw).
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ os.environ.update({
     "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
 })
-for name in ("WHISPER_MODEL", "WHISPER_CACHE_DIR", "TRANSCRIPTION_STORE"):
+for name in ("WHISPER_MODEL", "WHISPER_CACHE_DIR", "TRANSCRIPTION_STORE", *(n for n in os.environ if n[:4] == "AWS_")):
     os.environ.pop(name, None)  # the developer's own settings must not leak into tests
 
 from kube_service import core_api, kubeconfig  # noqa: E402, F401  (session fixtures)
+from s3_service import s3  # noqa: E402, F401
 from transcription import offline  # noqa: E402
+
+DAG_ID = "video_transcription"
 
 # Greedy decoding without fallbacks: random weights would otherwise retry every window at six temperatures.
 FAST = {
@@ -67,3 +70,15 @@ def model_env(monkeypatch, checkpoint, tmp_path) -> Path:
     monkeypatch.setenv("WHISPER_MODEL", str(checkpoint))
     monkeypatch.setenv("TRANSCRIPTION_STORE", str(tmp_path / "store"))
     return tmp_path / "store"
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"), safe_mode=False)
+
+
+@pytest.fixture(scope="module")
+def dag(dagbag):
+    return dagbag.dags[DAG_ID]

@@ -9,25 +9,10 @@ import pytest
 import srt
 import webvtt
 
-from conftest import FAST, ROOT
+from conftest import DAG_ID, FAST
 from transcription import engine, offline, sources
 from transcription.options import MODELS, TranscribeOptions
 from transcription.store import Store
-
-DAG_ID = "video_transcription"
-
-
-@pytest.fixture(scope="module")
-def dagbag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(ROOT / "dags"), safe_mode=False)
-
-
-@pytest.fixture(scope="module")
-def dag(dagbag):
-    return dagbag.dags[DAG_ID]
-
 
 def test_bundle_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}

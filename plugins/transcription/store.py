@@ -14,7 +14,6 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,27 +86,28 @@ class Store:
 
     # -- writing: every object appears whole or not at all ----------------------------------------------------
     def put(self, local: Path, rel: str) -> None:
-        self._publish(rel, lambda target: self.fs.put_file(str(local), target))
-
-    def write(self, rel: str, data: bytes | str) -> None:
-        data = data.encode("utf-8") if isinstance(data, str) else data
-        self._publish(rel, lambda target: self.fs.pipe_file(target, data))
-
-    def _publish(self, rel: str, write: Callable[[str], None]) -> None:
-        """Locally: write a partial file, then rename it. On S3 a single PUT is already all or nothing."""
+        """Locally: copy to a partial file, then rename it. On S3 one upload is already all or nothing (a single PUT;
+        a multipart upload appears only when completed), and s3fs sets the content type from the file's name."""
         target = self.path(rel)
         if not isinstance(self.fs, LocalFileSystem):
-            write(target)
+            self.fs.put_file(str(local), target)
             return
         self.fs.makedirs(os.path.dirname(target), exist_ok=True)
         partial = f"{target}.partial-{uuid.uuid4().hex}"
         try:
-            write(partial)
+            self.fs.put_file(str(local), partial)
             self.fs.mv(partial, target)
         except BaseException:
             if self.fs.exists(partial):
                 self.fs.rm(partial)
             raise
+
+    def write(self, rel: str, data: bytes | str) -> None:
+        """Through a local file of the same name: from bytes alone, S3 would serve report.html as binary."""
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / rel.rsplit("/", 1)[-1]
+            local.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+            self.put(local, rel)
 
     def write_result(self, run_id: str, result: dict[str, Any]) -> None:
         self.write(self.result_path(run_id, result["key"]), json.dumps(result))
