@@ -109,4 +109,5 @@ def video_transcription():
         transcribed = transcribe.expand(video=videos)
     transcribed >> report(videos, videos["skipped"])
 
+
 video_transcription()
