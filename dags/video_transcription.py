@@ -32,7 +32,8 @@ DEFAULT_URL = "https://www.youtube.com/watch?v=jNQXAC9IVRw"  # "Me at the zoo": 
     max_active_runs=1,
     tags=["whisper", "transcription"],
     doc_md=__doc__,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+    default_args={"retries": 2, "retry_exponential_backoff": True,  # for transient trouble: network, 429, 5xx
+                  "retry_delay": timedelta(seconds=int(os.environ.get("TRANSCRIBE_RETRY_DELAY", "60")))},
     params={
         "url": Param(DEFAULT_URL, type=["null", "string"], title="URL",
                      description="A video, playlist, channel or podcast feed: anything yt-dlp can open."),
@@ -47,6 +48,8 @@ DEFAULT_URL = "https://www.youtube.com/watch?v=jNQXAC9IVRw"  # "Me at the zoo": 
         "min_count": Param(2, type="integer", minimum=1, title="word2vec min count",
                            description="Words rarer than this are left out of the report's word map."),
         "max_videos": Param(50, type="integer", minimum=1, maximum=1000, description="Per run, newest first."),
+        "max_duration": Param(4 * 3600, type=["null", "integer"], minimum=1, title="Max duration (s)",
+                              description="Longer videos are skipped, with the reason. Empty: no limit."),
         "force": Param(False, type="boolean", description="Redo transcripts that are already in the store."),
         "whisper_options": Param({}, type="object", title="Whisper options",
                                  description='More whisper.transcribe options, e.g. {"beam_size": 5}.'),
@@ -65,19 +68,27 @@ def video_transcription():
         except ValueError as e:
             raise AirflowFailException(str(e)) from e
         resolution = sources.resolve(inputs, max_videos=params["max_videos"]).as_dict()
+        if not resolution["videos"]:
+            reasons = "; ".join(f"{s['source']}: {s['reason']}" for s in resolution["skipped"])
+            raise AirflowFailException(f"nothing to transcribe, every input was skipped: {reasons}")
         ti.xcom_push(key="skipped", value=resolution["skipped"])
         return resolution["videos"]
 
     @task(map_index_template="{{ video_title }}",
           max_active_tis_per_dagrun=int(os.environ.get("TRANSCRIBE_CONCURRENCY", "2")))
     def transcribe(video: dict, params=None, run_id=None) -> dict:
-        """In-process, on the Airflow worker."""
+        """In-process, on the Airflow worker. A video that cannot be transcribed is skipped, with its reason."""
+        from airflow.sdk.exceptions import AirflowSkipException
+        from transcription.errors import Unavailable
         from transcription.pipeline import transcribe_video
         from transcription.store import Store
 
         get_current_context()["video_title"] = video["title"][:250]  # Airflow stores the map index in 250 chars
-        return transcribe_video(video, TranscribeOptions.from_params(params), store=Store(), force=params["force"],
-                                run_id=run_id)
+        try:
+            return transcribe_video(video, TranscribeOptions.from_params(params), store=Store(), run_id=run_id,
+                                    force=params["force"], max_duration=params["max_duration"])
+        except Unavailable as e:
+            raise AirflowSkipException(str(e)) from e
 
     @task
     def pod_requests(videos: list[dict], params=None, run_id=None) -> list[dict]:
@@ -85,7 +96,8 @@ def video_transcription():
         from transcription.store import Store
 
         options, store = TranscribeOptions.from_params(params), Store().url
-        return [kubernetes.pod_request(v, options, store=store, run_id=run_id, force=params["force"]) for v in videos]
+        return [kubernetes.pod_request(v, options, store=store, run_id=run_id, force=params["force"],
+                                       max_duration=params["max_duration"]) for v in videos]
 
     # all_done: failed and skipped videos are listed, not hidden. No retries: the report is cheap to re-run, and
     # what makes it fail (resolve failed, so there is nothing to list) is not healed by waiting.

@@ -5,8 +5,11 @@ a private Airflow home (SQLite) set up before anything imports Airflow, the pars
 from __future__ import annotations
 
 import dataclasses
+import functools
+import http.server
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -54,6 +57,41 @@ def podcast(tmp_path_factory) -> Podcast:
     with offline.serve(directory) as base_url:
         feed_url = offline.write_podcast(directory, base_url)
         yield Podcast(base_url, feed_url, directory, offline.DEMO_EPISODES)
+
+
+class _FaultyHandler(http.server.SimpleHTTPRequestHandler):
+    """/status/<code>/<path> answers <code>; /flaky/<n>/<path> answers the n-th request for it with 503 and
+    serves <path> otherwise."""
+
+    requests: dict[str, int] = {}
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def send_head(self):
+        parts = self.path.split("/")
+        if parts[1] == "status":
+            self.send_error(int(parts[2]))
+            return None
+        if parts[1] == "flaky":
+            self.requests[self.path] = count = self.requests.get(self.path, 0) + 1
+            if count == int(parts[2]):
+                self.send_error(503)
+                return None
+            self.path = "/" + "/".join(parts[3:])
+        return super().send_head()
+
+
+@pytest.fixture(scope="session")
+def faults(podcast) -> str:
+    """The podcast's files behind a server that fails on demand; yields its base URL."""
+    handler = functools.partial(_FaultyHandler, directory=str(podcast.directory))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_port}"
+        server.shutdown()
+        thread.join()
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,7 @@ def test_flow_is_resolve_then_mapped_transcribe_then_report(dag):
 def test_params_form(dag):
     params = dag.params
     assert set(params) == {"url", "urls", "url_file", "model", "task", "language", "title", "min_count",
-                           "max_videos", "force", "whisper_options"}
+                           "max_videos", "max_duration", "force", "whisper_options"}
     assert params.get_param("model").schema["enum"] == list(MODELS)
     assert params.get_param("task").schema["enum"] == ["transcribe", "translate"]
     resolved = params.validate()  # the defaults must be valid: the schedule runs with them
@@ -47,7 +47,7 @@ def test_params_form(dag):
 
 @pytest.mark.parametrize(("name", "value"), [
     ("model", "huge"), ("task", "summarize"), ("language", "English please"), ("max_videos", 0),
-    ("min_count", 0), ("urls", "not a list"),
+    ("min_count", 0), ("urls", "not a list"), ("max_duration", 0),
 ])
 def test_bad_param_values_are_refused(dag, name, value):
     from airflow.sdk.exceptions import ParamValidationError

@@ -227,24 +227,29 @@ def test_dag_runs_pods_on_a_real_api_server(metadata_db, k8s_env, monkeypatch, c
         dag = DagBag(dag_folder=str(ROOT / "dags"), safe_mode=False).dags["video_transcription"]
         hostile = offline.Episode("hostile", "{{ 7 * 7 }} stays text", "Templates are not code.")
         hostile_feed = offline.write_podcast(podcast.directory / "hostile", f"{podcast.base_url}/hostile", [hostile])
-        run = dag.test(run_conf={"url": podcast.feed_url, "urls": [hostile_feed], "whisper_options": FAST})
+        (podcast.directory / "not-audio.mp3").write_bytes(b"this is not audio at all")
+        run = dag.test(run_conf={"url": podcast.feed_url, "whisper_options": FAST,
+                                 "urls": [hostile_feed, f"{podcast.base_url}/not-audio.mp3"]})
     finally:
         kubelet.stopped.set()
         kubelet.join()
 
     assert run.state == "success"
-    assert len(kubelet.pods) == 4  # one pod per video, labelled with its DAG run and its video
+    assert len(kubelet.pods) == 5  # one pod per video, labelled with its DAG run and its video
     for labels in kubelet.labels.values():
         assert labels["dag_id"] == "video_transcription" and labels["task_id"] == "transcribe"
         assert labels["run_id"].startswith("manual__")  # the provider sanitises the run id into a label value
         assert labels["whisper-airflow/extractor"] == "generic" and labels["app.kubernetes.io/part-of"]
     table = pd.read_parquet(model_env / Store().run_dir(run.run_id) / "results.parquet")
-    assert table["status"].tolist() == ["done"] * 4
-    assert all((model_env / folder / "transcript.vtt").exists() for folder in table["transcript"])
-    # Pods that succeeded were deleted (on_finish_action), as the operator was told.
-    assert core_api.list_namespaced_pod(namespace).items == []
-    mapped = {ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "transcribe"}
-    assert mapped == {e.title for e in podcast.episodes} | {hostile.title}
+    assert table["status"].tolist() == ["done"] * 4 + ["skipped"]
+    assert "not audio" in table["reason"].iloc[4]  # the pod recorded why, in the store
+    assert all((model_env / folder / "transcript.vtt").exists() for folder in table["transcript"].dropna())
+    # Pods that succeeded were deleted (on_finish_action); the one that could not transcribe stays for a look.
+    (left,) = core_api.list_namespaced_pod(namespace).items
+    assert left.status.container_statuses[0].state.terminated.exit_code == cli.EXIT_UNAVAILABLE
+    states = {ti.rendered_map_index: ti.state for ti in run.get_task_instances() if ti.task_id == "transcribe"}
+    assert states == {**{e.title: "success" for e in podcast.episodes}, hostile.title: "success",
+                      "not-audio": "skipped"}  # exit code 99: skipped, not failed and retried
     # A title is data all the way into the pod: Airflow did not render it as a template (it would read "49").
     (hostile_args,) = [args for args in kubelet.pods.values() if "hostile" in args[2]]
     assert json.loads(hostile_args[2])["title"] == hostile.title

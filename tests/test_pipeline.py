@@ -101,10 +101,13 @@ def test_cli_run_transcribes_a_feed_and_reports_skips(model_env, podcast):
     assert "CLI run" in (model_env / "runs/r1/report.html").read_text()
 
 
-def test_cli_run_exit_code_reports_failed_videos(model_env, podcast):
+def test_cli_run_exit_code_reports_failed_videos(model_env, podcast, faults):
+    """Without Airflow there is nobody to retry: a transient error fails its video, and the exit code says so."""
     (podcast.directory / "noise.mp3").write_bytes(b"this is not audio")
-    done = _cli("run", f"{podcast.base_url}/noise.mp3", "--run-id", "bad", env=dict(os.environ))
+    done = _cli("run", f"{faults}/flaky/2/ep-001.mp3", f"{podcast.base_url}/noise.mp3", "--run-id", "bad",
+                "--whisper-options", json.dumps(FAST), env=dict(os.environ))
     assert done.returncode == 1
-    assert json.loads(done.stdout)["status"] == {"failed": 1}
-    table = pd.read_csv(model_env / "runs/bad/results.csv")
-    assert table.loc[0, "status"] == "failed" and "Failed to load audio" in table.loc[0, "reason"]
+    assert json.loads(done.stdout)["status"] == {"failed": 1, "skipped": 1}
+    table = pd.read_csv(model_env / "runs/bad/results.csv").set_index("title")
+    assert table.loc["ep-001", "status"] == "failed" and "503" in table.loc["ep-001", "reason"]
+    assert table.loc["noise", "status"] == "skipped" and "not audio" in table.loc["noise", "reason"]

@@ -163,3 +163,4 @@ def test_full_youtube_info_dict_becomes_a_video():
 def test_resolution_round_trips_through_plain_dicts(podcast):
     resolution = resolve([podcast.feed_url, f"{podcast.base_url}/gone.mp3"])
     assert sources.Resolution.from_dict(resolution.as_dict()) == resolution
+

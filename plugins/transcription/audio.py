@@ -8,8 +8,10 @@ from typing import Any
 import numpy as np
 import whisper
 import yt_dlp
+from yt_dlp.utils import DownloadError
 
-from transcription.sources import ydl_options
+from transcription.errors import Unavailable, classify
+from transcription.sources import error_reason, ydl_options
 
 SAMPLE_RATE = whisper.audio.SAMPLE_RATE
 
@@ -22,11 +24,22 @@ def download(url: str, workdir: Path, *, ydl_opts: dict[str, Any] | None = None)
         noplaylist=True,
         **(ydl_opts or {}),
     )
-    with yt_dlp.YoutubeDL(opts) as ydl:
-        info = ydl.extract_info(url, download=True)
+    try:
+        with yt_dlp.YoutubeDL(opts) as ydl:
+            info = ydl.extract_info(url, download=True)
+    except DownloadError as e:
+        if classify(e) == "permanent":
+            raise Unavailable(error_reason(e)) from e
+        raise  # transient: Airflow retries; unknown: fails loudly after the retries
     return Path(info["requested_downloads"][0]["filepath"])
 
 
 def load(path: Path) -> np.ndarray:
     """Decode any container/codec ffmpeg knows into float32 samples at whisper's rate."""
-    return whisper.load_audio(str(path))
+    try:
+        samples = whisper.load_audio(str(path))
+    except RuntimeError as e:  # whisper's wrapper around ffmpeg's failure; its last line says why
+        raise Unavailable(f"not audio that ffmpeg can decode: {str(e).strip().splitlines()[-1]}") from e
+    if not len(samples):
+        raise Unavailable("the media has no audio")
+    return samples

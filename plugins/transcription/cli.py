@@ -13,7 +13,10 @@ import json
 import logging
 from pathlib import Path
 
+from transcription.errors import Unavailable
 from transcription.options import MODELS, TASKS, TranscribeOptions
+
+EXIT_UNAVAILABLE = 99  # `transcribe`: the video cannot be transcribed (recorded as a skip); a pod's task is skipped
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,6 +28,7 @@ def parser() -> argparse.ArgumentParser:
                               help='extra whisper.transcribe options, e.g. \'{"beam_size": 5}\'')
     whisper_args.add_argument("--store", default=None, help="store URL (default: $TRANSCRIPTION_STORE)")
     whisper_args.add_argument("--force", action="store_true", help="redo transcripts that are already stored")
+    whisper_args.add_argument("--max-duration", type=float, help="skip videos longer than this many seconds")
 
     inputs = argparse.ArgumentParser(add_help=False)
     inputs.add_argument("urls", nargs="*", metavar="URL", help="video, playlist, channel or feed URLs")
@@ -54,7 +58,13 @@ def options_from(args: argparse.Namespace) -> TranscribeOptions:
 
 
 def transcribe_arguments(
-    video: dict, options: TranscribeOptions, *, store: str, run_id: str | None = None, force: bool = False
+    video: dict,
+    options: TranscribeOptions,
+    *,
+    store: str,
+    run_id: str | None = None,
+    force: bool = False,
+    max_duration: float | None = None,
 ) -> list[str]:
     """The `transcribe` command line for one video: what a pod runs to make the in-process launcher's call."""
     arguments = [
@@ -62,7 +72,9 @@ def transcribe_arguments(
         "--language", options.language or "auto", "--whisper-options", json.dumps(options.whisper_options),
         "--store", store,
     ]
-    return arguments + (["--run-id", run_id] if run_id else []) + (["--force"] if force else [])
+    arguments += ["--run-id", run_id] if run_id else []
+    arguments += ["--max-duration", str(max_duration)] if max_duration else []
+    return arguments + (["--force"] if force else [])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,14 +87,18 @@ def main(argv: list[str] | None = None) -> int:
         inputs = sources.read_inputs(urls=args.urls, url_file=args.url_file)
         print(json.dumps(sources.resolve(inputs, max_videos=args.max_videos).as_dict(), indent=2))
     elif args.command == "transcribe":
-        result = pipeline.transcribe_video(args.video, options_from(args), store=Store(args.store), force=args.force,
-                                           run_id=args.run_id)
+        try:
+            result = pipeline.transcribe_video(args.video, options_from(args), store=Store(args.store),
+                                               force=args.force, run_id=args.run_id, max_duration=args.max_duration)
+        except Unavailable as e:
+            print(json.dumps({"status": "skipped", "reason": str(e)}))
+            return EXIT_UNAVAILABLE
         print(json.dumps(result))
     elif args.command == "run":
         inputs = sources.read_inputs(urls=args.urls, url_file=args.url_file)
         outcome = pipeline.run(inputs, options_from(args), store=Store(args.store), run_id=args.run_id,
                                title=args.title, max_videos=args.max_videos, force=args.force,
-                               min_count=args.min_count)
+                               min_count=args.min_count, max_duration=args.max_duration)
         print(json.dumps(outcome, indent=2))
         return 1 if outcome["status"].get("failed") else 0
     elif args.command == "make-checkpoint":

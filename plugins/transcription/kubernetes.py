@@ -109,7 +109,13 @@ def label_value(text: str) -> str:
 
 
 def pod_request(
-    video: dict[str, Any], options: TranscribeOptions, *, store: str, run_id: str, force: bool
+    video: dict[str, Any],
+    options: TranscribeOptions,
+    *,
+    store: str,
+    run_id: str,
+    force: bool,
+    max_duration: float | None = None,
 ) -> dict[str, Any]:
     """One mapped pod's own keyword arguments: the CLI call, and labels/annotations that name its video.
 
@@ -117,7 +123,8 @@ def pod_request(
     "{{ conn.aws.password }}" stays text. Labels are all here, not partly in `partial()`: the two would collide.
     """
     return {
-        "arguments": cli.transcribe_arguments(video, options, store=store, run_id=run_id, force=force),
+        "arguments": cli.transcribe_arguments(video, options, store=store, run_id=run_id, force=force,
+                                              max_duration=max_duration),
         "labels": {**APP_LABELS, "whisper-airflow/extractor": label_value(video["extractor"]),
                    "whisper-airflow/video-id": label_value(video["id"])},
         "annotations": {"whisper-airflow/title": video["title"], "whisper-airflow/url": video["webpage_url"]},
@@ -149,6 +156,7 @@ def transcribe_operator(settings: PodSettings | None = None, **task_args: Any):
         deferrable=settings.deferrable,
         kubernetes_conn_id=settings.kubernetes_conn_id,
         do_xcom_push=False,
+        skip_on_exit_code=cli.EXIT_UNAVAILABLE,  # the video cannot be transcribed: skipped, not retried
         get_logs=settings.get_logs,
         max_active_tis_per_dagrun=settings.concurrency,
         pool=settings.pool or "default_pool",

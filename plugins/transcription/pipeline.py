@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from transcription import sources
+from transcription.errors import Unavailable
 from transcription.options import TranscribeOptions
 from transcription.sources import Video
 from transcription.store import Store
@@ -27,26 +28,32 @@ def transcribe_video(
     store: Store,
     force: bool = False,
     run_id: str | None = None,
+    max_duration: float | None = None,
 ) -> dict[str, Any]:
     """Download, transcribe and store one video; a finished transcript in the store is reused, not redone.
 
     Returns a small summary, also recorded under the run (when given) for its report; the transcript itself
-    stays in the store.
+    stays in the store. A video that cannot be transcribed raises `Unavailable`, after recording why.
     """
-    result = _transcribe_video(video, options, store=store, force=force)
+    video = Video(**video) if isinstance(video, dict) else video
+    try:
+        result = _transcribe_video(video, options, store=store, force=force, max_duration=max_duration)
+    except Unavailable as e:
+        if run_id:
+            store.write_result(run_id, skipped(video, str(e)))
+        raise
     if run_id:
         store.write_result(run_id, result)
     return result
 
 
 def _transcribe_video(
-    video: Video | dict[str, Any], options: TranscribeOptions, *, store: Store, force: bool
+    video: Video, options: TranscribeOptions, *, store: Store, force: bool, max_duration: float | None
 ) -> dict[str, Any]:
     import whisper
 
     from transcription import audio, engine  # lazy: torch and whisper only where a model runs
 
-    video = Video(**video) if isinstance(video, dict) else video
     options = engine.check_options(options)
     spec = engine.model_spec(options.model)
     rel_dir = store.video_dir(video.extractor, video.id, options.variant(spec.label))
@@ -54,12 +61,17 @@ def _transcribe_video(
         log.info("%s is already transcribed at %s", video.key, store.uri(rel_dir))
         return summary(manifest, rel_dir, "cached")
 
+    too_long = f"longer than max_duration ({max_duration:.0f} s)" if max_duration else ""
+    if max_duration and (video.duration or 0) > max_duration:  # the site said so: no download needed to know
+        raise Unavailable(too_long)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="transcription-") as tmp:
         media = audio.download(video.url, Path(tmp))
         downloaded = time.perf_counter()
         samples = audio.load(media)
     decoded = time.perf_counter()
+    if max_duration and len(samples) / audio.SAMPLE_RATE > max_duration:
+        raise Unavailable(too_long)
     model = engine.load_model(spec.source)
     loaded = time.perf_counter()
     result = engine.transcribe(model, samples, options)
@@ -102,6 +114,10 @@ def summary(manifest: dict[str, Any], rel_dir: str, status: str) -> dict[str, An
     }
 
 
+def skipped(video: Video, reason: str) -> dict[str, Any]:
+    return {"key": video.key, "status": "skipped", "reason": reason}
+
+
 def failure(video: Video, error: BaseException) -> dict[str, Any]:
     return {"key": video.key, "status": "failed", "reason": f"{type(error).__name__}: {error}"}
 
@@ -116,6 +132,7 @@ def run(
     max_videos: int = 50,
     force: bool = False,
     min_count: int = 2,
+    max_duration: float | None = None,
 ) -> dict[str, Any]:
     """A whole run without Airflow: resolve, transcribe each video in turn, report. One failure costs one video."""
     from transcription import engine, report  # lazy: the transcriber image runs `transcribe` without the report
@@ -126,7 +143,9 @@ def run(
     results = []
     for video in resolution.videos:
         try:
-            results.append(transcribe_video(video, options, store=store, force=force))
+            results.append(transcribe_video(video, options, store=store, force=force, max_duration=max_duration))
+        except Unavailable as e:
+            results.append(skipped(video, str(e)))
         except Exception as e:  # noqa: BLE001 — recorded in the report and the exit code, logged with traceback
             log.exception("%s failed", video.key)
             results.append(failure(video, e))

@@ -19,6 +19,8 @@ import fsspec
 import yt_dlp
 from yt_dlp.utils import DownloadError, unsmuggle_url
 
+from transcription.errors import classify
+
 log = logging.getLogger(__name__)
 
 # yt-dlp's live_status values that leave nothing (complete) to transcribe yet.
@@ -149,6 +151,7 @@ def _expand(ydl: yt_dlp.YoutubeDL, source: str) -> Iterator[Video | Skip]:
     try:
         info = ydl.extract_info(source, download=False)
     except DownloadError as e:
+        _raise_if_transient(e)
         yield Skip(source, error_reason(e))
         return
     yield from _walk(ydl, info, source, depth=0)
@@ -166,6 +169,7 @@ def _walk(ydl: yt_dlp.YoutubeDL, info: dict[str, Any] | None, source: str, depth
         try:
             resolved = ydl.process_ie_result(dict(info), download=False)
         except DownloadError as e:
+            _raise_if_transient(e)
             yield Skip(source, error_reason(e), title=info.get("title"), url=info.get("url"))
             return
         yield from _walk(ydl, resolved, source, depth + 1)
@@ -211,6 +215,13 @@ def to_video(info: dict[str, Any], source: str) -> Video:
         live_status=info.get("live_status"),
         source=source,
     )
+
+
+def _raise_if_transient(error: DownloadError) -> None:
+    """Network trouble or rate limiting while listing: the resolve task fails and Airflow retries it, rather than
+    a run that silently lists nothing."""
+    if classify(error) == "transient":
+        raise error
 
 
 def error_reason(error: DownloadError) -> str:
