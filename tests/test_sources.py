@@ -164,3 +164,8 @@ def test_resolution_round_trips_through_plain_dicts(podcast):
     resolution = resolve([podcast.feed_url, f"{podcast.base_url}/gone.mp3"])
     assert sources.Resolution.from_dict(resolution.as_dict()) == resolution
 
+
+def test_deployment_sets_yt_dlp_options(podcast, monkeypatch):
+    monkeypatch.setenv(sources.ENV_YTDLP_OPTIONS, '{"playlist_items": "2:3", "sleep_interval_requests": 0.01}')
+    assert sources.ydl_options(noplaylist=True)["sleep_interval_requests"] == 0.01
+    assert _ids(resolve([podcast.feed_url]).videos) == ["ep-002", "ep-003"]  # yt-dlp itself applied them

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import logging
+import os
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -112,9 +114,15 @@ def _is_http(text: str) -> bool:
     return text.lower().startswith(("http://", "https://"))
 
 
+ENV_YTDLP_OPTIONS = "TRANSCRIPTION_YTDLP_OPTIONS"  # JSON: yt-dlp's own options, e.g. sleeps, retries, cookies
+
+
 def ydl_options(**overrides: Any) -> dict[str, Any]:
-    """Options shared by every yt-dlp call of the project: quiet, and messages into Python logging."""
-    return {"quiet": True, "no_warnings": False, "noprogress": True, "logger": log, **overrides}
+    """Options shared by every yt-dlp call of the project: quiet, messages into Python logging, and the
+    deployment's own settings from $TRANSCRIPTION_YTDLP_OPTIONS (sites like YouTube throttle bulk downloads:
+    sleep_interval, sleep_interval_requests, retries, extractor_retries, cookiefile, ...)."""
+    configured = json.loads(os.environ.get(ENV_YTDLP_OPTIONS) or "{}")
+    return {"quiet": True, "no_warnings": False, "noprogress": True, "logger": log, **configured, **overrides}
 
 
 def resolve(inputs: Iterable[str], *, max_videos: int = 50, ydl_opts: dict[str, Any] | None = None) -> Resolution:
