@@ -10,7 +10,7 @@ import srt
 import webvtt
 
 from conftest import DAG_ID, FAST
-from transcription import engine, offline, sources
+from transcription import audio, engine, offline, sources
 from transcription.options import MODELS, TranscribeOptions
 from transcription.store import Store
 
@@ -56,12 +56,17 @@ def test_bad_param_values_are_refused(dag, name, value):
         dag.params.get_param(name).resolve(value)
 
 
-def test_dag_run_end_to_end_and_again(metadata_db, dag, model_env, podcast):
+def test_dag_run_end_to_end_and_again(metadata_db, dag, model_env, podcast, monkeypatch):
     hostile = offline.Episode("hostile", "{{ 7 * 7 }} stays text", "Templates are not code.")
     hostile_feed = offline.write_podcast(podcast.directory / "hostile-local", f"{podcast.base_url}/hostile-local",
                                          [hostile])
     conf = {"url": podcast.feed_url, "urls": [f"{podcast.base_url}/gone.mp3", hostile_feed], "title": "End to end",
             "whisper_options": FAST}
+    calls = {"download": 0, "load_model": 0}
+    for module, name in ((audio, "download"), (engine, "load_model")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: calls.update(
+            {_name: calls[_name] + 1}) or _real(*a, **k))
     run = dag.test(run_conf=conf)
     assert run.state == "success"
 
@@ -90,10 +95,16 @@ def test_dag_run_end_to_end_and_again(metadata_db, dag, model_env, podcast):
     assert "End to end" in page and "Random weights — not speech" in page
     assert all(e.title.replace("&", "&amp;") in page for e in podcast.episodes)
 
+    # The same input again: every transcript is reused, with no download and no model load (counted).
+    assert calls == {"download": 4, "load_model": 4}  # the counters see the first run's work
+    calls.update(download=0, load_model=0)
     again = dag.test(run_conf=conf)
     assert again.state == "success" and again.run_id != run.run_id
-    table = pd.read_parquet(model_env / store.run_dir(again.run_id) / "results.parquet")
-    assert table["status"].tolist() == ["cached"] * 4 + ["skipped"]
+    assert calls == {"download": 0, "load_model": 0}
+    second = pd.read_parquet(model_env / store.run_dir(again.run_id) / "results.parquet")
+    assert second["status"].tolist() == ["cached"] * 4 + ["skipped"]
+    same = [c for c in second.columns if c != "status"]  # the same report content, but for done → cached
+    pd.testing.assert_frame_equal(second[same], table[same])
 
 
 def test_bad_options_fail_the_run_at_resolve(metadata_db, dag, model_env, podcast):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -157,3 +159,29 @@ def test_a_run_with_nothing_to_transcribe_fails_and_says_why(metadata_db, dag, m
     assert run.state == "failed"
     resolve = next(ti for ti in run.get_task_instances() if ti.task_id == "resolve")
     assert resolve.state == "failed" and resolve.try_number == 1
+
+
+def test_sigkill_mid_run_loses_nothing_finished_and_shows_nothing_half_done(model_env, podcast):
+    args = [sys.executable, "-m", "transcription", "run", podcast.feed_url, "--whisper-options", json.dumps(FAST)]
+    manifests = lambda: {m.parent for m in model_env.glob("videos/*/*/*/manifest.json")}  # noqa: E731
+    process = subprocess.Popen([*args, "--run-id", "killed"], cwd=ROOT, env=dict(os.environ),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not manifests() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)  # the first video is done; the next one is under way
+    assert process.wait() == -signal.SIGKILL
+    finished = manifests()
+    assert 1 <= len(finished) < 3
+    for folder in finished:  # whatever a manifest vouches for is whole
+        assert json.loads((folder / "transcript.json").read_text())["segments"] is not None
+        assert (folder / "transcript.vtt").read_text().startswith("WEBVTT")
+        assert all((folder / f"transcript.{fmt}").stat().st_size for fmt in ("txt", "srt", "vtt", "json"))
+
+    rerun = subprocess.run([*args, "--run-id", "again"], cwd=ROOT, env=dict(os.environ), capture_output=True,
+                           text=True, check=False)
+    assert rerun.returncode == 0, rerun.stderr
+    results = json.loads((model_env / "runs/again/manifest.json").read_text())["results"]
+    assert {model_env / r["transcript"]: r["status"] for r in results} == {
+        model_env / r["transcript"]: "cached" if model_env / r["transcript"] in finished else "done" for r in results}
+    assert sum(r["status"] == "done" for r in results) == 3 - len(finished)  # only the unfinished are redone

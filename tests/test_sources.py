@@ -169,3 +169,17 @@ def test_deployment_sets_yt_dlp_options(podcast, monkeypatch):
     monkeypatch.setenv(sources.ENV_YTDLP_OPTIONS, '{"playlist_items": "2:3", "sleep_interval_requests": 0.01}')
     assert sources.ydl_options(noplaylist=True)["sleep_interval_requests"] == 0.01
     assert _ids(resolve([podcast.feed_url]).videos) == ["ep-002", "ep-003"]  # yt-dlp itself applied them
+
+
+def test_local_files_only_when_the_deployment_allows_them(podcast, monkeypatch, model_env):
+    from transcription import pipeline
+    from transcription.options import TranscribeOptions
+    from transcription.store import Store
+
+    path = str(podcast.directory / "ep-001.mp3")
+    assert [s.reason for s in resolve([path, f"file://{path}"]).skipped] == ["not an http(s) URL"] * 2
+    monkeypatch.setenv(sources.ENV_ALLOW_LOCAL_FILES, "1")
+    (video,) = resolve([path]).videos
+    assert video.url == f"file://{path}" and video.id.startswith("ep-001-")
+    options = TranscribeOptions(whisper_options={"temperature": 0, "condition_on_previous_text": False})
+    assert pipeline.transcribe_video(video, options, store=Store())["status"] == "done"  # yt-dlp reads it too

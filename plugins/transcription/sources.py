@@ -15,6 +15,7 @@ import logging
 import os
 import urllib.parse
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import fsspec
@@ -104,17 +105,29 @@ def read_inputs(url: str | None = None, urls: Iterable[str] = (), url_file: str 
         except FileNotFoundError:
             raise ValueError(f"url_file {url_file!r} does not exist") from None
         for number, line in parse_url_lines(text):
-            inputs.append(line if _is_http(line) else f"{url_file} line {number}")
+            inputs.append(line if accepted(line) else f"{url_file} line {number}")
     if not inputs:
         raise ValueError("nothing to transcribe: give a url, a list of urls, or a url_file")
     return inputs
 
 
-def _is_http(text: str) -> bool:
-    return text.lower().startswith(("http://", "https://"))
+def local_files_allowed() -> bool:
+    """$TRANSCRIPTION_ALLOW_LOCAL_FILES=1 lets inputs be files on the worker: a deployment's choice, never a
+    run's, since whoever can trigger a run could otherwise read the worker's disk."""
+    return os.environ.get(ENV_ALLOW_LOCAL_FILES, "").lower() in ("1", "true", "yes")
+
+
+def accepted(text: str) -> str | None:
+    """The URL to hand yt-dlp for an input, or None when inputs of that kind are not allowed."""
+    if text.lower().startswith(("http://", "https://")):
+        return text
+    if local_files_allowed() and (text.startswith("file://") or os.path.isabs(text)):
+        return text if text.startswith("file://") else Path(text).as_uri()
+    return None
 
 
 ENV_YTDLP_OPTIONS = "TRANSCRIPTION_YTDLP_OPTIONS"  # JSON: yt-dlp's own options, e.g. sleeps, retries, cookies
+ENV_ALLOW_LOCAL_FILES = "TRANSCRIPTION_ALLOW_LOCAL_FILES"
 
 
 def ydl_options(**overrides: Any) -> dict[str, Any]:
@@ -122,7 +135,8 @@ def ydl_options(**overrides: Any) -> dict[str, Any]:
     deployment's own settings from $TRANSCRIPTION_YTDLP_OPTIONS (sites like YouTube throttle bulk downloads:
     sleep_interval, sleep_interval_requests, retries, extractor_retries, cookiefile, ...)."""
     configured = json.loads(os.environ.get(ENV_YTDLP_OPTIONS) or "{}")
-    return {"quiet": True, "no_warnings": False, "noprogress": True, "logger": log, **configured, **overrides}
+    return {"quiet": True, "no_warnings": False, "noprogress": True, "logger": log,
+            "enable_file_urls": local_files_allowed(), **configured, **overrides}
 
 
 def resolve(inputs: Iterable[str], *, max_videos: int = 50, ydl_opts: dict[str, Any] | None = None) -> Resolution:
@@ -153,11 +167,12 @@ def _skip(video: Video, reason: str) -> Skip:
 
 
 def _expand(ydl: yt_dlp.YoutubeDL, source: str) -> Iterator[Video | Skip]:
-    if not _is_http(source):
+    url = accepted(source)
+    if not url:
         yield Skip(source, "not an http(s) URL")
         return
     try:
-        info = ydl.extract_info(source, download=False)
+        info = ydl.extract_info(url, download=False)
     except DownloadError as e:
         _raise_if_transient(e)
         yield Skip(source, error_reason(e))
