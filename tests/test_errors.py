@@ -125,7 +125,15 @@ def test_a_daily_run_over_mixed_input_succeeds_and_says_why_for_each(metadata_db
                   podcast.directory / "long.mp3")  # about 15 s: the espeak episodes are 4 to 6 s
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
                     "-t", "3", str(podcast.directory / "silence.mp3")], check=True)
+    premiere = "https://www.youtube.com/watch?v=PREMIERE001"  # YouTube cannot be reached: its answer, as yt-dlp
+    real_extract = yt_dlp.YoutubeDL.extract_info  # gives it for an upcoming premiere, stands in for the network
+    monkeypatch.setattr(yt_dlp.YoutubeDL, "extract_info", lambda self, url, *a, **k: {
+        "id": "PREMIERE001", "title": "Premiere tomorrow", "extractor": "youtube", "extractor_key": "Youtube",
+        "webpage_url": premiere, "original_url": premiere, "duration": None, "live_status": "is_upcoming",
+        "release_timestamp": 1795000000, "uploader": "Some Channel",
+    } if url == premiere else real_extract(self, url, *a, **k))
     urls = [
+        premiere,
         podcast.feed_url,  # the feed itself is the `url` param; all of it again is three duplicates
         f"{base}/ep-002.mp3", f"{base}/gone.mp3", f"{base}/page.html", f"{base}/noise.mp3", f"{base}/long.mp3",
         f"{faults}/flaky/2/ep-003.mp3",  # listed fine, then a 503 on the transcribe task's first try
@@ -147,6 +155,7 @@ def test_a_daily_run_over_mixed_input_succeeds_and_says_why_for_each(metadata_db
     assert sum(r.startswith("duplicate of") for r in reasons) == 5  # the feed's three again, and two episodes
     assert any("404" in r for r in reasons) and any("410" in r for r in reasons)
     assert "not an http(s) URL" in reasons and any(r.startswith("Unsupported URL") for r in reasons)
+    assert status[premiere] == ("skipped", sources.NOT_READY["is_upcoming"])
     states = {ti.rendered_map_index: ti for ti in run.get_task_instances() if ti.task_id == "transcribe"}
     assert states["noise"].state == states["long"].state == "skipped"
     assert states["ep-003"].state == "success" and states["ep-003"].try_number == 2
