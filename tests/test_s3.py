@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import FAST
-from test_report import OPTIONS, _store_transcript, _video
+from report_fixtures import OPTIONS, _store_transcript, _video
 from test_store import RESULT
 from transcription import engine, report, sources
 from transcription.options import TranscribeOptions
