@@ -11,6 +11,8 @@ import base64
 import datetime as dt
 import io
 import json
+import urllib.parse
+from collections import Counter
 from typing import Any
 
 import jinja2
@@ -29,6 +31,9 @@ COLUMNS = {
     "realtime_factor": "Float64", "status": "string", "reason": "string", "transcript": "string",
 }
 TASK_FAILED = "the transcribe task failed: its log in Airflow says why"
+# Direct media files: browsers play these themselves and seek to a W3C Media Fragment (`#t=123`).
+MEDIA_EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".mp4", ".m4v", ".webm",
+                    ".ogv", ".mov")
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("transcription", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
@@ -96,6 +101,9 @@ def write(
 
     segments = {key: json.loads(store.read_text(f"{folder}/transcript.json"))["segments"]
                 for key, (folder, _) in done.items()}
+    sources = {row.key: (row.extractor, row.video_id, row.url) for row in table.itertuples() if row.key in segments}
+    shown = {key: [{"start": s["start"], "text": s["text"].strip(), "href": moment_url(*sources[key], s["start"])}
+                   for s in video] for key, video in segments.items()}
     stop = figures.stopwords()
     sentences = [words for video in segments.values() for segment in video
                  if (words := figures.tokenize(segment["text"], stop))]
@@ -107,10 +115,11 @@ def write(
     random_weights = any(manifest["model"]["random_weights"] for _, manifest in done.values())
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     html = _templates.get_template("report.html.j2").render(
-        title=title, run_id=run_id, created=created, options=options, segments=segments, status=status,
+        title=title, run_id=run_id, created=created, options=options, segments=shown, status=status,
         rows=table.astype(object).where(table.notna(), None).to_dict("records"), random_weights=random_weights,
         root="../../", figures={name: base64.b64encode(png).decode("ascii") for name, png in pngs.items()},
         hours=table.loc[table["status"].isin(["done", "cached"]), "duration_s"].sum() / 3600,
+        words=int(table["words"].sum()), reasons=not_transcribed(table),
     )
     store.write(f"{run_dir}/report.html", html)
 
@@ -122,6 +131,26 @@ def write(
     }
     store.write_manifest(run_dir, manifest)
     return {"run": run_dir, "report": store.uri(f"{run_dir}/report.html"), "status": status}
+
+
+def not_transcribed(table: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """(status, reason, how many videos) for the skipped and failed ones, most frequent first, then by reason."""
+    missing = table[table["status"].isin(["skipped", "failed"])]
+    counts = Counter(zip(missing["status"], missing["reason"].fillna("no reason recorded"), strict=True))
+    return sorted(((status, reason, n) for (status, reason), n in counts.items()), key=lambda t: (-t[2], t[1]))
+
+
+def moment_url(extractor: str | None, video_id: str | None, url: str | None, seconds: float) -> str | None:
+    """A link to `seconds` into the source, where the site supports one: YouTube's `&t=…s`, a Media Fragment
+    (`#t=…`) for a direct audio or video file; None elsewhere (the page then shows the timestamp as plain text)."""
+    second = int(seconds)
+    if extractor == "youtube" and video_id:
+        return f"https://www.youtube.com/watch?v={urllib.parse.quote(video_id, safe='')}&t={second}s"
+    if url:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.path.lower().endswith(MEDIA_EXTENSIONS):
+            return parts._replace(fragment=f"t={second}").geturl()
+    return None
 
 
 def timestamp(seconds: float) -> str:
