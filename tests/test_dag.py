@@ -103,3 +103,29 @@ def test_bad_options_fail_the_run_at_resolve(metadata_db, dag, model_env, podcas
     assert resolve.state == "failed" and resolve.try_number == 1  # no retries for input that cannot heal
     assert {ti.task_id: ti.state for ti in run.get_task_instances()}["report"] == "failed"
     assert not (model_env / "videos").exists()
+
+
+def test_report_updates_an_asset_that_says_where_the_report_is(metadata_db, dag, model_env, podcast):
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.sdk import Asset
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    assert dag.get_task("report").outlets == [Asset("video_transcription_report")]
+    # Every input param is given: an earlier dag.test()'s conf otherwise carries over into this run.
+    conf = {"url": f"{podcast.base_url}/gone.mp3", "urls": [], "url_file": None, "whisper_options": {}}
+    run = dag.test(run_conf=conf)  # nothing to transcribe: still a report, and an asset event
+    assert run.state == "success"
+    with create_session() as session:
+        events = session.execute(
+            select(AssetEvent.extra, AssetEvent.source_task_id, AssetModel.name)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id).where(AssetEvent.source_run_id == run.run_id)
+        ).all()
+    assert len(events) == 1
+    extra, task_id, name = events[0]
+    assert (task_id, name) == ("report", "video_transcription_report")
+    store = Store()
+    run_dir = store.run_dir(run.run_id)
+    assert extra == {"report": store.uri(f"{run_dir}/report.html"), "run": store.uri(run_dir), "run_id": run.run_id,
+                     "status": {"skipped": 1}}
+    assert extra["report"].startswith("file://") and (model_env / run_dir / "report.html").is_file()
