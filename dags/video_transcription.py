@@ -49,6 +49,9 @@ REPORT_ASSET = Asset("video_transcription_report")
         "title": Param("Video transcripts", type="string", title="Report title"),
         "min_count": Param(2, type="integer", minimum=1, title="word2vec min count",
                            description="Words rarer than this are left out of the report's word map."),
+        "stopwords": Param([], type="array", items={"type": "string"}, title="More stop words",
+                           description="Left out of the report's word cloud and word map, besides English and "
+                                       "gensim's stop words: one per line."),
         "max_videos": Param(50, type="integer", minimum=1, maximum=1000, description="Per run, newest first."),
         "force": Param(False, type="boolean", description="Redo transcripts that are already in the store."),
         "whisper_options": Param({}, type="object", title="Whisper options",
@@ -101,7 +104,7 @@ def video_transcription():
         resolution = sources.Resolution.from_dict({"videos": videos, "skipped": skipped})
         outcome = report.write(store, run_id, resolution, store.run_results(run_id),
                                options=TranscribeOptions.from_params(params), title=params["title"],
-                               min_count=params["min_count"])
+                               min_count=params["min_count"], stopwords=params["stopwords"])
         outlet_events[REPORT_ASSET].extra = {"report": outcome["report"], "run": store.uri(outcome["run"]),
                                              "run_id": run_id, "status": outcome["status"]}
         print(f"Report: {outcome['report']}")

@@ -38,7 +38,8 @@ def test_flow_is_resolve_then_mapped_transcribe_then_report(dag):
 def test_params_form(dag):
     params = dag.params
     assert set(params) == {"url", "urls", "url_file", "model", "task", "language", "title", "min_count",
-                           "max_videos", "force", "whisper_options"}
+                           "stopwords", "max_videos", "force", "whisper_options"}
+    assert params.get_param("stopwords").resolve(["Jingle", "podcast"]) == ["Jingle", "podcast"]
     assert params.get_param("model").schema["enum"] == list(MODELS)
     assert params.get_param("task").schema["enum"] == ["transcribe", "translate"]
     resolved = params.validate()  # the defaults must be valid: the schedule runs with them
@@ -47,7 +48,7 @@ def test_params_form(dag):
 
 @pytest.mark.parametrize(("name", "value"), [
     ("model", "huge"), ("task", "summarize"), ("language", "English please"), ("max_videos", 0),
-    ("min_count", 0), ("urls", "not a list"),
+    ("min_count", 0), ("urls", "not a list"), ("stopwords", "jingle"), ("stopwords", [1]),
 ])
 def test_bad_param_values_are_refused(dag, name, value):
     from airflow.sdk.exceptions import ParamValidationError
@@ -113,7 +114,8 @@ def test_report_updates_an_asset_that_says_where_the_report_is(metadata_db, dag,
 
     assert dag.get_task("report").outlets == [Asset("video_transcription_report")]
     # Every input param is given: an earlier dag.test()'s conf otherwise carries over into this run.
-    conf = {"url": f"{podcast.base_url}/gone.mp3", "urls": [], "url_file": None, "whisper_options": {}}
+    conf = {"url": f"{podcast.base_url}/gone.mp3", "urls": [], "url_file": None, "whisper_options": {},
+            "stopwords": ["Jingle"]}
     run = dag.test(run_conf=conf)  # nothing to transcribe: still a report, and an asset event
     assert run.state == "success"
     with create_session() as session:
@@ -129,3 +131,4 @@ def test_report_updates_an_asset_that_says_where_the_report_is(metadata_db, dag,
     assert extra == {"report": store.uri(f"{run_dir}/report.html"), "run": store.uri(run_dir), "run_id": run.run_id,
                      "status": {"skipped": 1}}
     assert extra["report"].startswith("file://") and (model_env / run_dir / "report.html").is_file()
+    assert store.manifest(run_dir)["stopwords"] == ["jingle"]  # the param reaches the report

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from report_fixtures import OPTIONS, _store_transcript
-from transcription import report
+from transcription import figures, report
 from transcription.sources import Resolution, Video
 
 
@@ -116,3 +116,16 @@ def test_reasons_are_counted_most_frequent_first():
                           "reason": ["live", None, "duplicate", None, "live"]}).astype("string")
     assert report.not_transcribed(table) == [("skipped", "live", 2), ("skipped", "duplicate", 1),
                                              ("failed", "no reason recorded", 1)]
+
+
+def test_extra_stopwords_leave_the_figures_and_are_recorded(fixture_run):
+    store, resolution, results = fixture_run
+    every_word = ["hello", "Welcome", "talk", " guten ", "abend", "meine", "damen", "und", "herren", ""]
+    report.write(store, "all", resolution, results, options=OPTIONS, title="t", stopwords=every_word)
+    report.write(store, "none", resolution, results, options=OPTIONS, title="t")
+    nothing_left = figures.word_cloud([])  # what the cloud of a run without words looks like
+    assert store.fs.cat_file(store.path("runs/all/wordcloud.png")) == nothing_left
+    assert store.fs.cat_file(store.path("runs/none/wordcloud.png")) != nothing_left
+    assert store.manifest("runs/all")["stopwords"] == ["abend", "damen", "guten", "hello", "herren", "meine", "talk",
+                                                       "und", "welcome"]
+    assert store.manifest("runs/none")["stopwords"] == []

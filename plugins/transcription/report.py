@@ -13,6 +13,7 @@ import io
 import json
 import urllib.parse
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import jinja2
@@ -89,8 +90,11 @@ def write(
     options: TranscribeOptions,
     title: str,
     min_count: int = 2,
+    stopwords: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Write table, figures, page and the run's manifest (last) under runs/<run id>/; return where they are."""
+    """Write table, figures, page and the run's manifest (last) under runs/<run id>/; return where they are.
+
+    `stopwords`: words left out of the figures besides English and gensim's (a channel's name, its jingle)."""
     done = finished(store, results)
     table = results_table(resolution, results, done)
     run_dir = store.run_dir(run_id)
@@ -104,7 +108,8 @@ def write(
     sources = {row.key: (row.extractor, row.video_id, row.url) for row in table.itertuples() if row.key in segments}
     shown = {key: [{"start": s["start"], "text": s["text"].strip(), "href": moment_url(*sources[key], s["start"])}
                    for s in video] for key, video in segments.items()}
-    stop = figures.stopwords()
+    extra_stopwords = sorted({w.strip().lower() for w in stopwords if w.strip()})
+    stop = figures.stopwords(extra_stopwords)
     sentences = [words for video in segments.values() for segment in video
                  if (words := figures.tokenize(segment["text"], stop))]
     pngs = {"wordcloud.png": figures.word_cloud(sentences), "word2vec.png": figures.word_map(sentences, min_count)}
@@ -126,7 +131,7 @@ def write(
     manifest = {
         "run_id": run_id, "title": title, "created": created, "options": options.as_dict(), "status": status,
         "random_weights": random_weights, "skipped": resolution.as_dict()["skipped"],
-        "results": [r for r in results if r], "min_count": min_count,
+        "results": [r for r in results if r], "min_count": min_count, "stopwords": extra_stopwords,
         "artifacts": ["results.parquet", "results.csv", *pngs, "report.html"],
     }
     store.write_manifest(run_dir, manifest)
