@@ -16,13 +16,16 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import Asset, Param, TriggerRule, dag, get_current_context, task
 
 from transcription import kubernetes
 from transcription.options import MODELS, TASKS, TranscribeOptions
 
 BACKEND = os.environ.get("TRANSCRIBER_BACKEND", "local")  # where transcription runs: local | kubernetes
 DEFAULT_URL = "https://www.youtube.com/watch?v=jNQXAC9IVRw"  # "Me at the zoo": 19 s, the first YouTube video
+# Updated by every finished report; the event's extra says where: {"report": URI, "run": URI, "run_id", "status"}.
+# Downstream: @dag(schedule=[Asset("video_transcription_report")]), then triggering_asset_events in the context.
+REPORT_ASSET = Asset("video_transcription_report")
 
 
 @dag(
@@ -47,6 +50,9 @@ DEFAULT_URL = "https://www.youtube.com/watch?v=jNQXAC9IVRw"  # "Me at the zoo": 
         "title": Param("Video transcripts", type="string", title="Report title"),
         "min_count": Param(2, type="integer", minimum=1, title="word2vec min count",
                            description="Words rarer than this are left out of the report's word map."),
+        "stopwords": Param([], type="array", items={"type": "string"}, title="More stop words",
+                           description="Left out of the report's word cloud and word map, besides English and "
+                                       "gensim's stop words: one per line."),
         "max_videos": Param(50, type="integer", minimum=1, maximum=1000, description="Per run, newest first."),
         "max_duration": Param(4 * 3600, type=["null", "integer"], minimum=1, title="Max duration (s)",
                               description="Longer videos are skipped, with the reason. Empty: no limit."),
@@ -101,8 +107,8 @@ def video_transcription():
 
     # all_done: failed and skipped videos are listed, not hidden. No retries: the report is cheap to re-run, and
     # what makes it fail (resolve failed, so there is nothing to list) is not healed by waiting.
-    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
-    def report(videos: list, skipped: list, params=None, run_id=None) -> str:
+    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0, outlets=[REPORT_ASSET])
+    def report(videos: list, skipped: list, params=None, run_id=None, outlet_events=None) -> str:
         from transcription import report, sources
         from transcription.store import Store
 
@@ -110,7 +116,9 @@ def video_transcription():
         resolution = sources.Resolution.from_dict({"videos": videos, "skipped": skipped})
         outcome = report.write(store, run_id, resolution, store.run_results(run_id),
                                options=TranscribeOptions.from_params(params), title=params["title"],
-                               min_count=params["min_count"])
+                               min_count=params["min_count"], stopwords=params["stopwords"])
+        outlet_events[REPORT_ASSET].extra = {"report": outcome["report"], "run": store.uri(outcome["run"]),
+                                             "run_id": run_id, "status": outcome["status"]}
         print(f"Report: {outcome['report']}")
         return outcome["report"]
 

@@ -26,6 +26,7 @@ for name in ("WHISPER_MODEL", "WHISPER_CACHE_DIR", "TRANSCRIPTION_STORE", *(n fo
     os.environ.pop(name, None)  # the developer's own settings must not leak into tests
 
 from kube_service import core_api, kubeconfig  # noqa: E402, F401  (session fixtures)
+from report_fixtures import fixture_run  # noqa: E402, F401
 from s3_service import s3  # noqa: E402, F401
 from transcription import offline  # noqa: E402
 

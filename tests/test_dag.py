@@ -38,7 +38,8 @@ def test_flow_is_resolve_then_mapped_transcribe_then_report(dag):
 def test_params_form(dag):
     params = dag.params
     assert set(params) == {"url", "urls", "url_file", "model", "task", "language", "title", "min_count",
-                           "max_videos", "max_duration", "force", "whisper_options"}
+                           "stopwords", "max_videos", "max_duration", "force", "whisper_options"}
+    assert params.get_param("stopwords").resolve(["Jingle", "podcast"]) == ["Jingle", "podcast"]
     assert params.get_param("model").schema["enum"] == list(MODELS)
     assert params.get_param("task").schema["enum"] == ["transcribe", "translate"]
     resolved = params.validate()  # the defaults must be valid: the schedule runs with them
@@ -47,7 +48,7 @@ def test_params_form(dag):
 
 @pytest.mark.parametrize(("name", "value"), [
     ("model", "huge"), ("task", "summarize"), ("language", "English please"), ("max_videos", 0),
-    ("min_count", 0), ("urls", "not a list"), ("max_duration", 0),
+    ("min_count", 0), ("urls", "not a list"), ("max_duration", 0), ("stopwords", "jingle"), ("stopwords", [1]),
 ])
 def test_bad_param_values_are_refused(dag, name, value):
     from airflow.sdk.exceptions import ParamValidationError
@@ -114,3 +115,31 @@ def test_bad_options_fail_the_run_at_resolve(metadata_db, dag, model_env, podcas
     assert resolve.state == "failed" and resolve.try_number == 1  # no retries for input that cannot heal
     assert {ti.task_id: ti.state for ti in run.get_task_instances()}["report"] == "failed"
     assert not (model_env / "videos").exists()
+
+
+def test_report_updates_an_asset_that_says_where_the_report_is(metadata_db, dag, model_env, podcast):
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.sdk import Asset
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    assert dag.get_task("report").outlets == [Asset("video_transcription_report")]
+    # Every input param is given: an earlier dag.test()'s conf otherwise carries over into this run.
+    conf = {"url": f"{podcast.base_url}/ep-001.mp3", "urls": [], "url_file": None, "whisper_options": FAST,
+            "stopwords": ["Jingle"]}
+    run = dag.test(run_conf=conf)
+    assert run.state == "success"
+    with create_session() as session:
+        events = session.execute(
+            select(AssetEvent.extra, AssetEvent.source_task_id, AssetModel.name)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id).where(AssetEvent.source_run_id == run.run_id)
+        ).all()
+    assert len(events) == 1
+    extra, task_id, name = events[0]
+    assert (task_id, name) == ("report", "video_transcription_report")
+    store = Store()
+    run_dir = store.run_dir(run.run_id)
+    assert extra == {"report": store.uri(f"{run_dir}/report.html"), "run": store.uri(run_dir), "run_id": run.run_id,
+                     "status": {"done": 1}}
+    assert extra["report"].startswith("file://") and (model_env / run_dir / "report.html").is_file()
+    assert store.manifest(run_dir)["stopwords"] == ["jingle"]  # the param reaches the report

@@ -4,50 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 import pandas as pd
 import pytest
 
-from transcription import report
-from transcription.options import TranscribeOptions
-from transcription.sources import Resolution, Skip, Video
-from transcription.store import Store
-
-OPTIONS = TranscribeOptions()
-
-
-def _video(video_id: str, title: str) -> Video:
-    url = f"https://www.youtube.com/watch?v={video_id}"
-    return Video("youtube", video_id, url, title, url, duration=60.0, uploader="chan", upload_date="20261101")
-
-
-def _store_transcript(store: Store, video: Video, text: str, language: str) -> dict:
-    segments = [{"id": 0, "seek": 0, "start": 0.0, "end": 2.0, "text": f" {text}", "tokens": []}] if text else []
-    rel = store.video_dir(video.extractor, video.id, "tiny")
-    store.write_transcript(rel, {"text": text, "segments": segments, "language": language}, {
-        "video": video.__dict__, "model": {"label": "tiny", "random_weights": False}, "options": OPTIONS.as_dict(),
-        "language": language, "duration": 58.5, "words": len(text.split()), "characters": len(text),
-        "timings": {"transcribe_s": 3.0},
-    })
-    return {"key": video.key, "status": "done", "transcript": rel}
-
-
-@pytest.fixture
-def fixture_run(tmp_path):
-    store = Store(str(tmp_path))
-    english = _video("aaaaaaaaaaa", "Talk <script>alert(1)</script>")
-    silent = _video("bbbbbbbbbbb", "Silent film")
-    german = _video("ccccccccccc", "Nachrichten")
-    crashed = _video("ddddddddddd", "Crashed")
-    results = [
-        _store_transcript(store, english, "Hello & welcome to the talk.", "en"),
-        _store_transcript(store, silent, "", "en"),
-        _store_transcript(store, german, "Guten Abend, meine Damen und Herren.", "de"),
-        None,  # the task of `crashed` failed: it returned nothing
-    ]
-    skipped = [Skip("https://www.youtube.com/playlist?list=PL1", "upcoming stream or premiere: nothing to "
-                    "transcribe yet", key="youtube/eeeeeeeeeee", title="Premiere")]
-    return store, Resolution([english, silent, german, crashed], skipped), results
+from report_fixtures import OPTIONS, _store_transcript
+from transcription import figures, report
+from transcription.sources import Resolution, Video
 
 
 def test_table_has_a_row_per_input_video_with_typed_columns(fixture_run):
@@ -96,3 +60,72 @@ def test_same_inputs_give_the_same_table_and_figures(fixture_run):
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0:00"), (59.9, "0:59"), (61, "1:01"), (3725, "1:02:05")])
 def test_timestamps(seconds, text):
     assert report.timestamp(seconds) == text
+
+
+@pytest.mark.parametrize(("extractor", "video_id", "url", "expected"), [
+    ("youtube", "jNQXAC9IVRw", "https://www.youtube.com/watch?v=jNQXAC9IVRw",
+     "https://www.youtube.com/watch?v=jNQXAC9IVRw&t=83s"),
+    ("youtube", "jNQXAC9IVRw", "https://youtu.be/jNQXAC9IVRw", "https://www.youtube.com/watch?v=jNQXAC9IVRw&t=83s"),
+    ("generic", "ep-1-3f2a19c0", "http://127.0.0.1:8000/ep-1.MP3?sig=x", "http://127.0.0.1:8000/ep-1.MP3?sig=x#t=83"),
+    ("generic", "talk-0c1d2e3f", "https://cdn.example.org/talk.webm#t=10", "https://cdn.example.org/talk.webm#t=83"),
+    ("generic", "page-0c1d2e3f", "https://example.org/episodes/1", None),  # a web page: no way to seek
+    ("vimeo", "76979871", "https://vimeo.com/76979871", None),
+    ("generic", "local", "file:///srv/talk.mp3", None),  # not a link a reader of the report can open
+])
+def test_moment_urls(extractor, video_id, url, expected):
+    assert report.moment_url(extractor, video_id, url, 83.9) == expected
+
+
+def test_page_links_each_segment_to_its_moment_where_the_site_supports_it(fixture_run):
+    store, resolution, results = fixture_run
+    direct = Video("generic", "ep-1-3f2a19c0", "http://127.0.0.1:8000/ep-1.mp3", "Direct file",
+                   "http://127.0.0.1:8000/ep-1.mp3")
+    page = Video("generic", "page-0c1d2e3f", "https://example.org/episodes/1", "A web page",
+                 "https://example.org/episodes/1")
+    resolution = Resolution([*resolution.videos, direct, page], resolution.skipped)
+    results = [*results, _store_transcript(store, direct, "Direct words.", "en"),
+               _store_transcript(store, page, "Page words.", "en")]
+    report.write(store, "r", resolution, results, options=OPTIONS, title="t")
+    html = store.read_text("runs/r/report.html")
+    segments = {re.sub(r"<time>.*</time>|<[^>]+>", "", p.split("</p>")[0]): p
+                for p in html.split('<p class="segment">')[1:]}
+    youtube = '<a href="https://www.youtube.com/watch?v=aaaaaaaaaaa&amp;t=0s"><time>0:00</time></a>'
+    assert segments["Hello &amp; welcome to the talk."].startswith(youtube)  # & escaped inside the attribute
+    assert segments["Direct words."].startswith('<a href="http://127.0.0.1:8000/ep-1.mp3#t=0"><time>')
+    assert segments["Page words."].startswith("<time>0:00</time>")  # plain text, no link
+    assert len(segments) == 4  # the silent video has none
+
+
+def test_page_is_interactive_and_self_contained(fixture_run):
+    store, resolution, results = fixture_run
+    report.write(store, "r", resolution, results, options=OPTIONS, title="t")
+    html = store.read_text("runs/r/report.html")
+    assert html.count('<details class="transcript"') == 3 and html.count("<summary>") == 3
+    assert '<details class="transcript" id="youtube/ccccccccccc">' in html
+    assert '<input id="filter"' in html and html.count("<script>") == 1
+    assert "<script src" not in html and "<link" not in html and "http://" not in html.split("<script>")[1]
+    # summary: audio hours, words, and why videos were not transcribed
+    assert "0.05 hours of audio transcribed · 12 words." in html  # 3 × 58.5 s; 6 + 0 + 6 words
+    reasons = html.split('<ul id="reasons">')[1].split("</ul>")[0]
+    assert f"1 failed: {report.TASK_FAILED}" in reasons
+    assert "1 skipped: upcoming stream or premiere: nothing to transcribe yet" in reasons
+
+
+def test_reasons_are_counted_most_frequent_first():
+    table = pd.DataFrame({"status": ["skipped", "done", "skipped", "failed", "skipped"],
+                          "reason": ["live", None, "duplicate", None, "live"]}).astype("string")
+    assert report.not_transcribed(table) == [("skipped", "live", 2), ("skipped", "duplicate", 1),
+                                             ("failed", "no reason recorded", 1)]
+
+
+def test_extra_stopwords_leave_the_figures_and_are_recorded(fixture_run):
+    store, resolution, results = fixture_run
+    every_word = ["hello", "Welcome", "talk", " guten ", "abend", "meine", "damen", "und", "herren", ""]
+    report.write(store, "all", resolution, results, options=OPTIONS, title="t", stopwords=every_word)
+    report.write(store, "none", resolution, results, options=OPTIONS, title="t")
+    nothing_left = figures.word_cloud([])  # what the cloud of a run without words looks like
+    assert store.fs.cat_file(store.path("runs/all/wordcloud.png")) == nothing_left
+    assert store.fs.cat_file(store.path("runs/none/wordcloud.png")) != nothing_left
+    assert store.manifest("runs/all")["stopwords"] == ["abend", "damen", "guten", "hello", "herren", "meine", "talk",
+                                                       "und", "welcome"]
+    assert store.manifest("runs/none")["stopwords"] == []

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 
 from conftest import FAST
-from test_report import OPTIONS, _store_transcript, _video
+from report_fixtures import OPTIONS, _store_transcript, _video
 from test_store import RESULT
 from transcription import engine, report, sources
 from transcription.options import TranscribeOptions
+from transcription.results import load_run
 from transcription.sources import Resolution
 from transcription.store import Store
 
@@ -109,6 +110,9 @@ def test_report_is_browsable_from_the_bucket(s3, prefix):
     assert content_type == {"report.html": "text/html", "wordcloud.png": "image/png",
                             "manifest.json": "application/json"}  # a browser opens the page, not a download
     assert "Hello and welcome to the talk." in read(s3, prefix, "runs/manual__1/report.html").decode()
+    loaded = load_run(store.url)  # the Python client reads it back from the bucket
+    assert loaded.run_id == "manual__1" and loaded.report == outcome["report"]
+    assert loaded.transcript("aaaaaaaaaaa")["segments"][0]["text"].strip() == "Hello and welcome to the talk."
 
 
 def test_dag_run_end_to_end_on_s3(metadata_db, dag, model_env, podcast, s3, prefix, monkeypatch, capfd):
