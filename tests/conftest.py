@@ -5,11 +5,8 @@ a private Airflow home (SQLite) set up before anything imports Airflow, the pars
 from __future__ import annotations
 
 import dataclasses
-import functools
-import http.server
 import os
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -60,14 +57,11 @@ def podcast(tmp_path_factory) -> Podcast:
         yield Podcast(base_url, feed_url, directory, offline.DEMO_EPISODES)
 
 
-class _FaultyHandler(http.server.SimpleHTTPRequestHandler):
+class _FaultyHandler(offline._QuietHandler):
     """/status/<code>/<path> answers <code>; /flaky/<n>/<path> answers the n-th request for it with 503 and
     serves <path> otherwise."""
 
     requests: dict[str, int] = {}
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def send_head(self):
         parts = self.path.split("/")
@@ -86,13 +80,8 @@ class _FaultyHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def faults(podcast) -> str:
     """The podcast's files behind a server that fails on demand; yields its base URL."""
-    handler = functools.partial(_FaultyHandler, directory=str(podcast.directory))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        yield f"http://127.0.0.1:{server.server_port}"
-        server.shutdown()
-        thread.join()
+    with offline.serve(podcast.directory, handler_class=_FaultyHandler) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")
