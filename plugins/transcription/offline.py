@@ -34,13 +34,17 @@ DEMO_EPISODES = (
             "Guten Morgen. Heute sprechen wir über das Wetter und den Zug nach Berlin.", voice="de"),
 )
 
-# Whisper's architecture at "tiny" and at a width small enough for fast tests on two cores. n_audio_ctx stays 1500:
-# whisper's 30-second windows depend on it.
+# Whisper's architecture at a width small enough for fast tests on two cores, and the official models' shapes (for
+# benchmarks and GPU smoke runs). n_audio_ctx stays 1500: whisper's 30-second windows depend on it.
 DIMS = {
     "mini": dict(n_mels=80, n_audio_ctx=1500, n_audio_state=64, n_audio_head=2, n_audio_layer=2, n_vocab=51865,
                  n_text_ctx=448, n_text_state=64, n_text_head=2, n_text_layer=2),
     "tiny": dict(n_mels=80, n_audio_ctx=1500, n_audio_state=384, n_audio_head=6, n_audio_layer=4, n_vocab=51865,
                  n_text_ctx=448, n_text_state=384, n_text_head=6, n_text_layer=4),
+    "large-v3": dict(n_mels=128, n_audio_ctx=1500, n_audio_state=1280, n_audio_head=20, n_audio_layer=32,
+                     n_vocab=51866, n_text_ctx=448, n_text_state=1280, n_text_head=20, n_text_layer=32),
+    "turbo": dict(n_mels=128, n_audio_ctx=1500, n_audio_state=1280, n_audio_head=20, n_audio_layer=32,
+                  n_vocab=51866, n_text_ctx=448, n_text_state=1280, n_text_head=20, n_text_layer=4),
 }
 
 
@@ -99,8 +103,8 @@ def serve(
             thread.join()
 
 
-def make_random_checkpoint(path: Path, dims: str = "mini", *, seed: int = 0) -> Path:
-    """A checkpoint `whisper.load_model(path)` loads like an official one, marked as random weights."""
+def random_model(dims: str = "mini", *, seed: int = 0):
+    """A whisper.model.Whisper of the named shape with random weights, the same for the same seed."""
     import torch
     from whisper.model import ModelDimensions, Whisper
 
@@ -109,6 +113,14 @@ def make_random_checkpoint(path: Path, dims: str = "mini", *, seed: int = 0) -> 
     # Whisper leaves this one parameter as torch.empty (real checkpoints overwrite it): uninitialised memory would
     # make transcripts vary from process to process, and sometimes NaN.
     torch.nn.init.normal_(model.decoder.positional_embedding, std=0.01)
+    return model
+
+
+def make_random_checkpoint(path: Path, dims: str = "mini", *, seed: int = 0) -> Path:
+    """A checkpoint `whisper.load_model(path)` loads like an official one, marked as random weights."""
+    import torch
+
+    model = random_model(dims, seed=seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"dims": DIMS[dims], "model_state_dict": model.state_dict(), "random_weights": True}, path)
     return path

@@ -12,6 +12,9 @@ MODELS = (
     "tiny", "tiny.en", "base", "base.en", "small", "small.en", "medium", "medium.en", "large-v3", "turbo",
 )
 TASKS = ("transcribe", "translate")
+# batched: windows cut in pauses, decoded many at once (fast; each window on its own). sequential: whisper.transcribe,
+# one window at a time, each conditioned on the text before it. See transcription.batched.
+DECODINGS = ("batched", "sequential")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +24,7 @@ class TranscribeOptions:
     model: str = "tiny"
     task: str = "transcribe"
     language: str | None = None  # None: whisper detects it
+    decoding: str = DECODINGS[0]
     whisper_options: dict[str, Any] = dataclasses.field(default_factory=dict)  # extra whisper.transcribe kwargs
 
     @classmethod
@@ -30,14 +34,17 @@ class TranscribeOptions:
             model=params.get("model") or cls.model,
             task=params.get("task") or cls.task,
             language=None if language == "auto" else language,
+            decoding=params.get("decoding") or cls.decoding,
             whisper_options=dict(params.get("whisper_options") or {}),
         )
 
     def variant(self, model_label: str) -> str:
-        """Folder name of a transcript: `tiny`, `small-translate`, `large-v3-de`, `turbo-3f2a19c0`, ..."""
+        """Folder name of a transcript: `tiny`, `small-translate`, `large-v3-de`, `turbo-sequential-3f2a19c0`, ..."""
         parts = [model_label]
         if self.task != "transcribe":
             parts.append(self.task)
+        if self.decoding != DECODINGS[0]:
+            parts.append(self.decoding)
         if self.language:
             parts.append(self.language)
         if self.whisper_options:
