@@ -19,7 +19,7 @@ import pendulum
 from airflow.sdk import Asset, Param, TriggerRule, dag, get_current_context, task
 
 from transcription import kubernetes
-from transcription.options import MODELS, TASKS, TranscribeOptions
+from transcription.options import DECODINGS, MODELS, TASKS, TranscribeOptions
 
 BACKEND = os.environ.get("TRANSCRIBER_BACKEND", "local")  # where transcription runs: local | kubernetes
 DEFAULT_URL = "https://www.youtube.com/watch?v=jNQXAC9IVRw"  # "Me at the zoo": 19 s, the first YouTube video
@@ -47,6 +47,9 @@ REPORT_ASSET = Asset("video_transcription_report")
         "task": Param("transcribe", enum=list(TASKS), description="translate: into English."),
         "language": Param("auto", type="string", pattern="^(auto|[a-z]{2,3})$",
                           description="auto (detect), or a language code such as en, de, ja."),
+        "decoding": Param("batched", enum=list(DECODINGS),
+                          description="batched: many 30-s windows at once, cut in pauses (fast). sequential: "
+                                      "whisper's transcribe(), each window conditioned on the text before it."),
         "title": Param("Video transcripts", type="string", title="Report title"),
         "min_count": Param(2, type="integer", minimum=1, title="word2vec min count",
                            description="Words rarer than this are left out of the report's word map."),

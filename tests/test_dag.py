@@ -37,7 +37,7 @@ def test_flow_is_resolve_then_mapped_transcribe_then_report(dag):
 
 def test_params_form(dag):
     params = dag.params
-    assert set(params) == {"url", "urls", "url_file", "model", "task", "language", "title", "min_count",
+    assert set(params) == {"url", "urls", "url_file", "model", "task", "language", "decoding", "title", "min_count",
                            "stopwords", "max_videos", "max_duration", "force", "whisper_options"}
     assert params.get_param("stopwords").resolve(["Jingle", "podcast"]) == ["Jingle", "podcast"]
     assert params.get_param("model").schema["enum"] == list(MODELS)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 from pathlib import Path
 
+from transcription import offline
 from transcription.errors import Unavailable
-from transcription.options import MODELS, TASKS, TranscribeOptions
+from transcription.options import DECODINGS, MODELS, TASKS, TranscribeOptions
 
 EXIT_UNAVAILABLE = 99  # `transcribe`: the video cannot be transcribed (recorded as a skip); a pod's task is skipped
 
@@ -24,6 +26,10 @@ def parser() -> argparse.ArgumentParser:
     whisper_args.add_argument("--model", default="tiny", help=f"whisper model: {', '.join(MODELS)}, ...")
     whisper_args.add_argument("--task", default="transcribe", choices=TASKS)
     whisper_args.add_argument("--language", default="auto", help="'auto' (detect) or a code such as en, de")
+    whisper_args.add_argument("--decoding", default=DECODINGS[0], choices=DECODINGS,
+                              help="batched: many windows at once (fast); sequential: whisper.transcribe")
+    whisper_args.add_argument("--batch-size", type=int, metavar="N",
+                              help="windows per batch (default: $WHISPER_BATCH_SIZE, else from free memory)")
     whisper_args.add_argument("--whisper-options", type=json.loads, default={}, metavar="JSON",
                               help='extra whisper.transcribe options, e.g. \'{"beam_size": 5}\'')
     whisper_args.add_argument("--store", default=None, help="store URL (default: $TRANSCRIPTION_STORE)")
@@ -48,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--min-count", type=int, default=2, help="word2vec minimum count for the report's word map")
     checkpoint = commands.add_parser("make-checkpoint", help="write a random-weight checkpoint (not speech!)")
     checkpoint.add_argument("path", type=Path)
-    checkpoint.add_argument("--dims", default="mini", choices=["mini", "tiny"])
+    checkpoint.add_argument("--dims", default="mini", choices=list(offline.DIMS))
     checkpoint.add_argument("--seed", type=int, default=0)
     return cli
 
@@ -69,7 +75,7 @@ def transcribe_arguments(
     """The `transcribe` command line for one video: what a pod runs to make the in-process launcher's call."""
     arguments = [
         "transcribe", "--video", json.dumps(video), "--model", options.model, "--task", options.task,
-        "--language", options.language or "auto", "--whisper-options", json.dumps(options.whisper_options),
+        "--language", options.language or "auto", "--decoding", options.decoding, "--whisper-options", json.dumps(options.whisper_options),
         "--store", store,
     ]
     arguments += ["--run-id", run_id] if run_id else []
@@ -80,6 +86,8 @@ def transcribe_arguments(
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if getattr(args, "batch_size", None):
+        os.environ["WHISPER_BATCH_SIZE"] = str(args.batch_size)  # transcription.batched.ENV_BATCH_SIZE
     from transcription import pipeline, sources
     from transcription.store import Store
 
@@ -102,7 +110,5 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(outcome, indent=2))
         return 1 if outcome["status"].get("failed") else 0
     elif args.command == "make-checkpoint":
-        from transcription.offline import make_random_checkpoint
-
-        print(make_random_checkpoint(args.path, args.dims, seed=args.seed))
+        print(offline.make_random_checkpoint(args.path, args.dims, seed=args.seed))
     return 0
