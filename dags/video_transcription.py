@@ -101,12 +101,12 @@ def video_transcription():
 
     @task
     def pod_requests(videos: list[dict], params=None, run_id=None) -> list[dict]:
-        """Per video, the transcriber pod's command line and the labels that name its video."""
+        """Per pod (one video, or $TRANSCRIBER_VIDEOS_PER_POD), its command line and the labels that name it."""
         from transcription.store import Store
 
-        options, store = TranscribeOptions.from_params(params), Store().url
-        return [kubernetes.pod_request(v, options, store=store, run_id=run_id, force=params["force"],
-                                       max_duration=params["max_duration"]) for v in videos]
+        return kubernetes.pod_requests(videos, TranscribeOptions.from_params(params), store=Store().url,
+                                       run_id=run_id, force=params["force"], max_duration=params["max_duration"],
+                                       per_pod=kubernetes.PodSettings.from_env().videos_per_pod)
 
     # all_done: failed and skipped videos are listed, not hidden. No retries: the report is cheap to re-run, and
     # what makes it fail (resolve failed, so there is nothing to list) is not healed by waiting.

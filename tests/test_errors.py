@@ -100,7 +100,8 @@ def test_cli_exit_code_says_skipped(model_env, podcast):
                            "--max-duration", "60", "--run-id", "r"], capture_output=True, text=True, cwd=ROOT,
                           env=dict(os.environ), check=False)
     assert done.returncode == cli.EXIT_UNAVAILABLE, done.stderr
-    assert json.loads(done.stdout) == {"status": "skipped", "reason": "longer than max_duration (60 s)"}
+    assert json.loads(done.stdout) == {"key": "generic/long", "status": "skipped",
+                                       "reason": "longer than max_duration (60 s)"}
     assert Store().run_results("r") == [{"key": "generic/long", "status": "skipped",
                                           "reason": "longer than max_duration (60 s)"}]
 

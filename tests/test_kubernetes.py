@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -34,6 +35,7 @@ SETTINGS_ENV = {
     "TRANSCRIBER_STARTUP_TIMEOUT": "1200",
     "TRANSCRIBER_CONCURRENCY": "4",
     "TRANSCRIBER_GET_LOGS": "false",
+    "TRANSCRIBER_BATCH_SIZE": "24",
     "TRANSCRIPTION_STORE": "s3://transcripts/whisper",
     "AWS_SECRET_ACCESS_KEY": SECRET,
 }
@@ -97,7 +99,7 @@ def test_dag_switches_to_one_pod_per_video(transcribe_task):
 
 @pytest.mark.parametrize("video", VIDEOS, ids=["youtube", "hostile-title"])
 def test_rendered_pod_in_full(transcribe_task, video):
-    request = kubernetes.pod_request(video, OPTIONS, store="s3://transcripts/whisper", run_id="manual__1", force=True)
+    request = kubernetes.pod_request([video], OPTIONS, store="s3://transcripts/whisper", run_id="manual__1", force=True)
     pod = render(transcribe_task, request)
     spec, (container,) = pod["spec"], pod["spec"]["containers"]  # one container: no xcom sidecar
 
@@ -116,6 +118,7 @@ def test_rendered_pod_in_full(transcribe_task, video):
     assert container["resources"] == {"requests": {"cpu": "4", "memory": "12Gi"},
                                       "limits": {"memory": "24Gi", "nvidia.com/gpu": "1"}}
     assert container["envFrom"] == [{"secretRef": {"name": "whisper-s3"}}]
+    assert container["env"] == [{"name": "WHISPER_BATCH_SIZE", "value": "24"}]
     assert spec["serviceAccountName"] == "transcriber"
     assert spec["imagePullSecrets"] == [{"name": "registry-creds"}]
     assert spec["nodeSelector"] == {"cloud.google.com/gke-accelerator": "nvidia-l4"}
@@ -127,13 +130,40 @@ def test_rendered_pod_in_full(transcribe_task, video):
 def test_pod_arguments_are_the_local_call(transcribe_task):
     """One code path, two launchers: the pod's command line parses back into the in-process call's arguments."""
     for video in VIDEOS:
-        request = kubernetes.pod_request(video, OPTIONS, store="s3://b/p", run_id="manual__1", force=True)
+        request = kubernetes.pod_request([video], OPTIONS, store="s3://b/p", run_id="manual__1", force=True)
         args = cli.parser().parse_args(request["arguments"])
-        assert args.command == "transcribe" and args.video == video
+        assert args.command == "transcribe" and args.videos == [video]
         assert cli.options_from(args) == OPTIONS
         assert (args.store, args.run_id, args.force) == ("s3://b/p", "manual__1", True)
-    plain = cli.parser().parse_args(cli.transcribe_arguments(VIDEOS[0], TranscribeOptions(), store="/s"))
+    plain = cli.parser().parse_args(cli.transcribe_arguments([VIDEOS[0]], TranscribeOptions(), store="/s"))
     assert cli.options_from(plain) == TranscribeOptions() and not plain.force and plain.run_id is None
+
+
+def _namespace(core_api, name: str) -> None:
+    """The namespace on the session's API server, whichever test asks first."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        core_api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    except ApiException as e:
+        if e.status != 409:  # 409: it exists
+            raise
+
+
+def test_a_pod_can_take_several_videos(transcribe_task, core_api):
+    """TRANSCRIBER_VIDEOS_PER_POD: the videos go to one transcriber call, which batches their windows together."""
+    videos = [*VIDEOS, {**VIDEOS[0], "id": "another", "title": "Another"}]
+    requests = kubernetes.pod_requests(videos, OPTIONS, store="s3://b/p", run_id="manual__1", force=False, per_pod=2)
+    assert [cli.parser().parse_args(r["arguments"]).videos for r in requests] == [videos[:2], videos[2:]]
+    grouped = requests[0]
+    assert grouped["annotations"] == {"whisper-airflow/title": "Me at the zoo (+1 more)",
+                                      "whisper-airflow/videos": f"youtube/jNQXAC9IVRw generic/{VIDEOS[1]['id']}"}
+    assert grouped["labels"]["whisper-airflow/videos"] == "2" and "whisper-airflow/video-id" not in grouped["labels"]
+    assert requests[1]["labels"]["whisper-airflow/video-id"] == "another"  # a pod of one is labelled as ever
+    _namespace(core_api, "transcription")
+    accepted = core_api.create_namespaced_pod("transcription", render(transcribe_task, grouped), dry_run="All")
+    assert accepted.spec.containers[0].args == grouped["arguments"]
 
 
 def test_label_values_are_valid_kubernetes_labels():
@@ -146,12 +176,11 @@ def test_label_values_are_valid_kubernetes_labels():
 
 def test_rendered_pods_pass_a_real_api_servers_validation(transcribe_task, core_api):
     """Server-side dry run: the API server validates and defaults each pod as if creating it, and stores nothing."""
-    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
-    core_api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="transcription")))
+    _namespace(core_api, "transcription")
     for video in VIDEOS:
-        request = kubernetes.pod_request(video, OPTIONS, store="s3://b/p", run_id="manual__1", force=False)
+        request = kubernetes.pod_request([video], OPTIONS, store="s3://b/p", run_id="manual__1", force=False)
         pod = render(transcribe_task, request)
         accepted = core_api.create_namespaced_pod("transcription", pod, dry_run="All")
         assert accepted.spec.containers[0].args == request["arguments"]
@@ -209,30 +238,39 @@ class Kubelet(threading.Thread):
                 "ready": phase == "Running", "state": state}]}})
 
 
-def test_dag_runs_pods_on_a_real_api_server(metadata_db, k8s_env, monkeypatch, core_api, kubeconfig, model_env,
-                                            podcast):
+@pytest.fixture
+def cluster_run(metadata_db, k8s_env, monkeypatch, core_api, kubeconfig, model_env):
+    """Runs the DAG with pods on the real API server, this test playing kubelet: conf → (DAG run, kubelet)."""
     from airflow.dag_processing.dagbag import DagBag
     from kubernetes import client
 
+    def run(namespace: str, conf: dict):
+        core_api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+        with contextlib.suppress(client.exceptions.ApiException):  # 409: an earlier test registered it
+            core_api.create_node(client.V1Node(metadata=client.V1ObjectMeta(name=Kubelet.NODE)))
+        monkeypatch.setenv("TRANSCRIBER_NAMESPACE", namespace)
+        monkeypatch.setenv("TRANSCRIPTION_STORE", str(model_env))  # the "pods" run here: a local folder serves
+        monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(
+            {"conn_type": "kubernetes", "extra": {"kube_config_path": str(kubeconfig)}}))
+        kubelet = Kubelet(core_api, namespace, env=dict(os.environ))
+        kubelet.start()
+        try:
+            dag = DagBag(dag_folder=str(ROOT / "dags"), safe_mode=False).dags["video_transcription"]
+            return dag.test(run_conf=conf), kubelet
+        finally:
+            kubelet.stopped.set()
+            kubelet.join()
+
+    return run
+
+
+def test_dag_runs_pods_on_a_real_api_server(cluster_run, core_api, model_env, podcast):
     namespace = "whisper-e2e"
-    core_api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
-    core_api.create_node(client.V1Node(metadata=client.V1ObjectMeta(name=Kubelet.NODE)))
-    monkeypatch.setenv("TRANSCRIBER_NAMESPACE", namespace)
-    monkeypatch.setenv("TRANSCRIPTION_STORE", str(model_env))  # the "pods" run here: a local folder serves
-    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(
-        {"conn_type": "kubernetes", "extra": {"kube_config_path": str(kubeconfig)}}))
-    kubelet = Kubelet(core_api, namespace, env=dict(os.environ))
-    kubelet.start()
-    try:
-        dag = DagBag(dag_folder=str(ROOT / "dags"), safe_mode=False).dags["video_transcription"]
-        hostile = offline.Episode("hostile", "{{ 7 * 7 }} stays text", "Templates are not code.")
-        hostile_feed = offline.write_podcast(podcast.directory / "hostile", f"{podcast.base_url}/hostile", [hostile])
-        (podcast.directory / "not-audio.mp3").write_bytes(b"this is not audio at all")
-        run = dag.test(run_conf={"url": podcast.feed_url, "whisper_options": FAST,
-                                 "urls": [hostile_feed, f"{podcast.base_url}/not-audio.mp3"]})
-    finally:
-        kubelet.stopped.set()
-        kubelet.join()
+    hostile = offline.Episode("hostile", "{{ 7 * 7 }} stays text", "Templates are not code.")
+    hostile_feed = offline.write_podcast(podcast.directory / "hostile", f"{podcast.base_url}/hostile", [hostile])
+    (podcast.directory / "not-audio.mp3").write_bytes(b"this is not audio at all")
+    run, kubelet = cluster_run(namespace, {"url": podcast.feed_url, "whisper_options": FAST,
+                                           "urls": [hostile_feed, f"{podcast.base_url}/not-audio.mp3"]})
 
     assert run.state == "success"
     assert len(kubelet.pods) == 5  # one pod per video, labelled with its DAG run and its video
@@ -253,3 +291,19 @@ def test_dag_runs_pods_on_a_real_api_server(metadata_db, k8s_env, monkeypatch, c
     # A title is data all the way into the pod: Airflow did not render it as a template (it would read "49").
     (hostile_args,) = [args for args in kubelet.pods.values() if "hostile" in args[2]]
     assert json.loads(hostile_args[2])["title"] == hostile.title
+
+
+def test_pods_of_several_videos_batch_them_together(cluster_run, monkeypatch, model_env, podcast):
+    monkeypatch.setenv("TRANSCRIBER_VIDEOS_PER_POD", "3")
+    (podcast.directory / "not-audio.mp3").write_bytes(b"this is not audio at all")
+    run, kubelet = cluster_run("whisper-grouped", {"url": podcast.feed_url, "whisper_options": FAST, "force": True,
+                                                   "urls": [f"{podcast.base_url}/not-audio.mp3"]})
+    assert run.state == "success"
+    assert sorted(labels["whisper-airflow/videos"] if "whisper-airflow/videos" in labels else "1"
+                  for labels in kubelet.labels.values()) == ["1", "3"]  # 4 videos: a pod of 3, a pod of 1
+    table = pd.read_parquet(model_env / Store().run_dir(run.run_id) / "results.parquet")
+    assert table["status"].tolist() == ["done"] * 3 + ["skipped"]
+    manifests = [json.loads((model_env / folder / "manifest.json").read_text()) for folder in table["transcript"][:3]]
+    assert [m["engine"]["batch_videos"] for m in manifests] == [3, 3, 3]  # decoded in shared batches
+    states = {ti.rendered_map_index: ti.state for ti in run.get_task_instances() if ti.task_id == "transcribe"}
+    assert states == {f"{podcast.episodes[0].title} (+2 more)": "success", "not-audio": "skipped"}

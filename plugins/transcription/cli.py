@@ -1,6 +1,6 @@
 """`python -m transcription`: the transcriber image's entrypoint, and runs without Airflow.
 
-    transcription transcribe --video '{"extractor": ..., "id": ..., "url": ...}' --model small   # one video
+    transcription transcribe --video '{"extractor": ..., "id": ..., "url": ...}' --model small   # one video (or more)
     transcription run https://www.youtube.com/playlist?list=... --model tiny                    # a whole run
     transcription resolve URL ...                                                                # list, no download
     transcription make-checkpoint random-mini.pt                                                 # random weights
@@ -12,13 +12,13 @@ import argparse
 import json
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from transcription import offline
-from transcription.errors import Unavailable
 from transcription.options import DECODINGS, MODELS, TASKS, TranscribeOptions
 
-EXIT_UNAVAILABLE = 99  # `transcribe`: the video cannot be transcribed (recorded as a skip); a pod's task is skipped
+EXIT_UNAVAILABLE = 99  # `transcribe`: no video could be transcribed (each recorded as a skip); a pod's task is skipped
 
 
 def parser() -> argparse.ArgumentParser:
@@ -45,8 +45,9 @@ def parser() -> argparse.ArgumentParser:
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = cli.add_subparsers(dest="command", required=True)
     commands.add_parser("resolve", parents=[inputs], help="list the videos an input expands to, as JSON")
-    one = commands.add_parser("transcribe", parents=[whisper_args], help="transcribe one resolved video")
-    one.add_argument("--video", type=json.loads, required=True, metavar="JSON", help="a video from `resolve`")
+    one = commands.add_parser("transcribe", parents=[whisper_args], help="transcribe resolved videos")
+    one.add_argument("--video", type=json.loads, required=True, action="append", metavar="JSON", dest="videos",
+                     help="a video from `resolve`; several: their windows share the batches (one JSON line each)")
     one.add_argument("--run-id", help="also record the result under runs/<run id>/results/ in the store")
     run = commands.add_parser("run", parents=[inputs, whisper_args], help="resolve, transcribe and report")
     run.add_argument("--title", default="Video transcripts")
@@ -64,7 +65,7 @@ def options_from(args: argparse.Namespace) -> TranscribeOptions:
 
 
 def transcribe_arguments(
-    video: dict,
+    videos: Sequence[dict],
     options: TranscribeOptions,
     *,
     store: str,
@@ -72,9 +73,9 @@ def transcribe_arguments(
     force: bool = False,
     max_duration: float | None = None,
 ) -> list[str]:
-    """The `transcribe` command line for one video: what a pod runs to make the in-process launcher's call."""
+    """The `transcribe` command line for videos: what a pod runs to make the in-process launcher's call."""
     arguments = [
-        "transcribe", "--video", json.dumps(video), "--model", options.model, "--task", options.task,
+        "transcribe", *(a for video in videos for a in ("--video", json.dumps(video))), "--model", options.model, "--task", options.task,
         "--language", options.language or "auto", "--decoding", options.decoding, "--whisper-options", json.dumps(options.whisper_options),
         "--store", store,
     ]
@@ -95,13 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         inputs = sources.read_inputs(urls=args.urls, url_file=args.url_file)
         print(json.dumps(sources.resolve(inputs, max_videos=args.max_videos).as_dict(), indent=2))
     elif args.command == "transcribe":
-        try:
-            result = pipeline.transcribe_video(args.video, options_from(args), store=Store(args.store),
-                                               force=args.force, run_id=args.run_id, max_duration=args.max_duration)
-        except Unavailable as e:
-            print(json.dumps({"status": "skipped", "reason": str(e)}))
+        results = pipeline.transcribe_videos(args.videos, options_from(args), store=Store(args.store),
+                                             force=args.force, run_id=args.run_id, max_duration=args.max_duration)
+        for result in results:
+            print(json.dumps(result))
+        if all(r["status"] == "skipped" for r in results):
             return EXIT_UNAVAILABLE
-        print(json.dumps(result))
     elif args.command == "run":
         inputs = sources.read_inputs(urls=args.urls, url_file=args.url_file)
         outcome = pipeline.run(inputs, options_from(args), store=Store(args.store), run_id=args.run_id,

@@ -1,4 +1,4 @@
-"""The Kubernetes launcher: one pod per video, running the transcriber image's CLI (`transcription transcribe`).
+"""The Kubernetes launcher: one pod per video (or per few), running the transcriber image's CLI (`transcribe`).
 
 Everything a cluster operator sets comes from environment variables (read when the DAG is parsed), so no code is
 edited to deploy. This is the package's one adapter to Airflow, and it imports the provider only when a DAG asks for
@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from transcription import cli
@@ -60,6 +61,9 @@ class PodSettings:
     kubernetes_conn_id: str = "kubernetes_default"
     concurrency: int = 8  # pods at once per DAG run; size it to the GPU node pool
     pool: str | None = None  # an Airflow pool shared by all runs, e.g. sized to the node pool's GPUs
+    videos_per_pod: int = 1  # > 1: a pod transcribes several videos, their windows in shared batches (fills a
+    # large GPU with short videos; a failure retries the pod's unfinished videos)
+    batch_size: int | None = None  # windows per batch ($WHISPER_BATCH_SIZE in the pod); None: from free GPU memory
 
     @classmethod
     def from_env(cls) -> PodSettings:
@@ -88,6 +92,8 @@ class PodSettings:
             kubernetes_conn_id=_env("KUBERNETES_CONN_ID", default.kubernetes_conn_id),
             concurrency=int(_env("CONCURRENCY", str(default.concurrency))),
             pool=_env("POOL", "") or None,
+            videos_per_pod=int(_env("VIDEOS_PER_POD", str(default.videos_per_pod))),
+            batch_size=int(_env("BATCH_SIZE", "0")) or None,
         )
 
     def resources(self) -> dict[str, dict[str, str]]:
@@ -108,8 +114,23 @@ def label_value(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text)[:63].strip("._-")
 
 
+def pod_requests(
+    videos: Sequence[dict[str, Any]],
+    options: TranscribeOptions,
+    *,
+    store: str,
+    run_id: str,
+    force: bool,
+    max_duration: float | None = None,
+    per_pod: int = 1,
+) -> list[dict[str, Any]]:
+    """The mapped pods' keyword arguments: `per_pod` videos each, in the order given."""
+    return [pod_request(videos[i:i + per_pod], options, store=store, run_id=run_id, force=force,
+                        max_duration=max_duration) for i in range(0, len(videos), per_pod)]
+
+
 def pod_request(
-    video: dict[str, Any],
+    videos: Sequence[dict[str, Any]],
     options: TranscribeOptions,
     *,
     store: str,
@@ -117,17 +138,25 @@ def pod_request(
     force: bool,
     max_duration: float | None = None,
 ) -> dict[str, Any]:
-    """One mapped pod's own keyword arguments: the CLI call, and labels/annotations that name its video.
+    """One mapped pod's own keyword arguments: the CLI call, and labels/annotations that name its video(s).
 
     The operator does not render these fields as templates (see TranscriberPodOperator): a title such as
     "{{ conn.aws.password }}" stays text. Labels are all here, not partly in `partial()`: the two would collide.
     """
+    first, more = videos[0], len(videos) - 1
+    if more:
+        labels = {"whisper-airflow/videos": str(len(videos))}
+        annotations = {"whisper-airflow/title": f"{first['title']} (+{more} more)",
+                       "whisper-airflow/videos": " ".join(f"{v['extractor']}/{v['id']}" for v in videos)}
+    else:
+        labels = {"whisper-airflow/extractor": label_value(first["extractor"]),
+                  "whisper-airflow/video-id": label_value(first["id"])}
+        annotations = {"whisper-airflow/title": first["title"], "whisper-airflow/url": first["webpage_url"]}
     return {
-        "arguments": cli.transcribe_arguments(video, options, store=store, run_id=run_id, force=force,
+        "arguments": cli.transcribe_arguments(videos, options, store=store, run_id=run_id, force=force,
                                               max_duration=max_duration),
-        "labels": {**APP_LABELS, "whisper-airflow/extractor": label_value(video["extractor"]),
-                   "whisper-airflow/video-id": label_value(video["id"])},
-        "annotations": {"whisper-airflow/title": video["title"], "whisper-airflow/url": video["webpage_url"]},
+        "labels": {**APP_LABELS, **labels},
+        "annotations": annotations,
     }
 
 
@@ -151,6 +180,8 @@ def transcribe_operator(settings: PodSettings | None = None, **task_args: Any):
         tolerations=[k8s.V1Toleration(**t) for t in settings.pod_tolerations()],
         affinity=settings.affinity or None,
         env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=s)) for s in settings.env_from_secrets],
+        env_vars=[k8s.V1EnvVar(name="WHISPER_BATCH_SIZE", value=str(settings.batch_size))] if settings.batch_size
+        else None,
         startup_timeout_seconds=settings.startup_timeout,
         on_finish_action=settings.on_finish_action,
         deferrable=settings.deferrable,

@@ -8,7 +8,7 @@ import logging
 import socket
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,28 +35,81 @@ def transcribe_video(
     Returns a small summary, also recorded under the run (when given) for its report; the transcript itself
     stays in the store. A video that cannot be transcribed raises `Unavailable`, after recording why.
     """
-    video = Video(**video) if isinstance(video, dict) else video
-    try:
-        result = _transcribe_video(video, options, store=store, force=force, max_duration=max_duration)
-    except Unavailable as e:
-        if run_id:
-            store.write_result(run_id, skipped(video, str(e)))
-        raise
+    [result] = transcribe_videos([video], options, store=store, force=force, run_id=run_id,
+                                 max_duration=max_duration)
+    if result["status"] == "skipped":
+        raise Unavailable(result["reason"])
+    return result
+
+
+@dataclasses.dataclass
+class _Downloaded:
+    """A video's audio, waiting for the model."""
+
+    video: Video
+    rel_dir: str
+    samples: Any  # np.ndarray, 16 kHz mono
+    timings: dict[str, float]
+
+
+def transcribe_videos(
+    videos: Sequence[Video | dict[str, Any]],
+    options: TranscribeOptions,
+    *,
+    store: Store,
+    force: bool = False,
+    run_id: str | None = None,
+    max_duration: float | None = None,
+) -> list[dict[str, Any]]:
+    """Several videos in one process, their windows decoded in shared batches: short videos fill a GPU together.
+
+    A summary per video, in order; one that cannot be transcribed is a recorded `skipped` summary and the others
+    go on. Any other error propagates (Airflow retries the task): transcripts already written stay, and come back
+    as `cached` on the retry.
+    """
+    from transcription import engine  # lazy: torch and whisper only where a model runs
+
+    options = engine.check_options(options)
+    spec = engine.model_spec(options.model)
+    results: list[dict[str, Any] | None] = []
+    waiting: list[tuple[int, _Downloaded]] = []
+    for video in (Video(**v) if isinstance(v, dict) else v for v in videos):
+        try:
+            outcome = _download(video, options, spec.label, store=store, force=force, max_duration=max_duration)
+        except Unavailable as e:
+            outcome = skipped(video, str(e))
+        if isinstance(outcome, _Downloaded):
+            waiting.append((len(results), outcome))
+            results.append(None)
+        else:
+            results.append(_record(store, run_id, outcome))
+    if waiting:
+        started = time.perf_counter()
+        model = engine.load_model(spec.source)
+        loaded = time.perf_counter()
+        transcripts = engine.transcribe_many(model, [d.samples for _, d in waiting], options)
+        elapsed = time.perf_counter() - loaded
+        total_audio = sum(len(d.samples) for _, d in waiting) or 1
+        for (i, downloaded), transcript in zip(waiting, transcripts, strict=True):
+            share = len(downloaded.samples) / total_audio  # videos decoded together share the time by length
+            timings = {**downloaded.timings, "load_model_s": loaded - started, "transcribe_s": elapsed * share}
+            results[i] = _record(store, run_id, _write(store, downloaded, transcript, spec, options, model, timings,
+                                                       batch_videos=len(waiting)))
+    return results
+
+
+def _record(store: Store, run_id: str | None, result: dict[str, Any]) -> dict[str, Any]:
     if run_id:
         store.write_result(run_id, result)
     return result
 
 
-def _transcribe_video(
-    video: Video, options: TranscribeOptions, *, store: Store, force: bool, max_duration: float | None
-) -> dict[str, Any]:
-    import whisper
+def _download(video: Video, options: TranscribeOptions, model_label: str, *, store: Store, force: bool,
+              max_duration: float | None) -> _Downloaded | dict[str, Any]:
+    """The video's audio, or the summary of its finished transcript when the store has one."""
+    from transcription import audio
 
-    from transcription import audio, engine  # lazy: torch and whisper only where a model runs
-
-    options = engine.check_options(options)
-    spec = engine.model_spec(options.model)
-    rel_dir = store.video_dir(video.extractor, video.id, options.variant(spec.label))
+    rel_dir = store.video_dir(video.extractor, video.id, options.variant(model_label))
     if not force and (manifest := store.manifest(rel_dir)):
         log.info("%s is already transcribed at %s", video.key, store.uri(rel_dir))
         return summary(manifest, rel_dir, "cached")
@@ -72,12 +125,17 @@ def _transcribe_video(
     decoded = time.perf_counter()
     if max_duration and len(samples) / audio.SAMPLE_RATE > max_duration:
         raise Unavailable(too_long)
-    model = engine.load_model(spec.source)
-    loaded = time.perf_counter()
-    result = engine.transcribe(model, samples, options)
-    finished = time.perf_counter()
+    return _Downloaded(video, rel_dir, samples, {"download_s": downloaded - started,
+                                                  "decode_audio_s": decoded - downloaded})
 
-    duration = len(samples) / audio.SAMPLE_RATE
+
+def _write(store: Store, downloaded: _Downloaded, result: dict[str, Any], spec, options: TranscribeOptions,
+           model, timings: dict[str, float], *, batch_videos: int) -> dict[str, Any]:
+    """The transcript and its manifest (last) into the store; returns the video's summary."""
+    import whisper
+
+    video, rel_dir = downloaded.video, downloaded.rel_dir
+    duration = len(downloaded.samples) / whisper.audio.SAMPLE_RATE
     text = result["text"].strip()
     manifest = store.write_transcript(rel_dir, result, {
         "video": dataclasses.asdict(video),
@@ -86,20 +144,16 @@ def _transcribe_video(
         "language": result["language"],
         "duration": duration,
         "segments": len(result["segments"]),
+        "suspect_segments": sum(1 for s in result["segments"] if s.get("suspect")),
         "words": len(text.split()),
         "characters": len(text),
-        "timings": {
-            "download_s": downloaded - started,
-            "decode_audio_s": decoded - downloaded,
-            "load_model_s": loaded - decoded,
-            "transcribe_s": finished - loaded,
-            "total_s": finished - started,
-        },
-        "engine": {"whisper": whisper.__version__, "device": str(model.device), "host": socket.gethostname()},
+        "timings": {**timings, "total_s": sum(timings.values())},
+        "engine": {"whisper": whisper.__version__, "device": str(model.device), "host": socket.gethostname(),
+                   "decoding": options.decoding, "batch_videos": batch_videos},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     })
     log.info("%s: %.0f s of %s audio transcribed in %.1f s → %s", video.key, duration, result["language"],
-             finished - loaded, store.uri(rel_dir))
+             timings["transcribe_s"], store.uri(rel_dir))
     return summary(manifest, rel_dir, "done")
 
 
