@@ -1,5 +1,6 @@
 """Fixture transcripts for the report's tests, written by the store's own code: an English one, a silent one (no
-segments), a German one, a video whose task failed and a skipped premiere; titles with markup."""
+segments), a German one whose segment whisper's signals flag as suspect, a video whose task failed and a skipped
+premiere; titles with markup."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ def _video(video_id: str, title: str) -> Video:
     return Video("youtube", video_id, url, title, url, duration=60.0, uploader="chan", upload_date="20261101")
 
 
-def _store_transcript(store: Store, video: Video, text: str, language: str) -> dict:
+def _store_transcript(store: Store, video: Video, text: str, language: str, suspect: tuple[str, ...] = ()) -> dict:
     segments = [{"id": 0, "seek": 0, "start": 0.0, "end": 2.0, "text": f" {text}", "tokens": []}] if text else []
+    for segment in segments if suspect else ():
+        segment["suspect"] = list(suspect)
     rel = store.video_dir(video.extractor, video.id, "tiny")
     store.write_transcript(rel, {"text": text, "segments": segments, "language": language}, {
         "video": video.__dict__, "model": {"label": "tiny", "random_weights": False}, "options": OPTIONS.as_dict(),
@@ -37,7 +40,7 @@ def fixture_run(tmp_path):
     results = [
         _store_transcript(store, english, "Hello & welcome to the talk.", "en"),
         _store_transcript(store, silent, "", "en"),
-        _store_transcript(store, german, "Guten Abend, meine Damen und Herren.", "de"),
+        _store_transcript(store, german, "Guten Abend, meine Damen und Herren.", "de", suspect=("repetitive",)),
         None,  # the task of `crashed` failed: it returned nothing
     ]
     skipped = [Skip("https://www.youtube.com/playlist?list=PL1", "upcoming stream or premiere: nothing to "

@@ -88,12 +88,23 @@ def test_page_links_each_segment_to_its_moment_where_the_site_supports_it(fixtur
     report.write(store, "r", resolution, results, options=OPTIONS, title="t")
     html = store.read_text("runs/r/report.html")
     segments = {re.sub(r"<time>.*</time>|<[^>]+>", "", p.split("</p>")[0]): p
-                for p in html.split('<p class="segment">')[1:]}
+                for p in re.split(r'<p class="segment[^>]*>', html)[1:]}
     youtube = '<a href="https://www.youtube.com/watch?v=aaaaaaaaaaa&amp;t=0s"><time>0:00</time></a>'
     assert segments["Hello &amp; welcome to the talk."].startswith(youtube)  # & escaped inside the attribute
     assert segments["Direct words."].startswith('<a href="http://127.0.0.1:8000/ep-1.mp3#t=0"><time>')
     assert segments["Page words."].startswith("<time>0:00</time>")  # plain text, no link
     assert len(segments) == 4  # the silent video has none
+
+
+def test_segments_whisper_flags_as_suspect_are_marked(fixture_run):
+    """A segment whose no-speech, compression or log-probability signal crossed whisper's threshold is shown as
+    such (greyed, with the reason), not hidden: it may be a hallucination, or real speech in a noisy room."""
+    store, resolution, results = fixture_run
+    report.write(store, "r", resolution, results, options=OPTIONS, title="t")
+    html = store.read_text("runs/r/report.html")
+    marked = re.findall(r'<p class="segment suspect" title="([^"]*)">.*?</p>', html)
+    assert marked == ["Possibly not speech (whisper: repetitive)"]
+    assert "Guten Abend" in html.split('<p class="segment suspect"')[1].split("</p>")[0]
 
 
 def test_page_is_interactive_and_self_contained(fixture_run):

@@ -107,8 +107,8 @@ def write(
                 for key, (folder, _) in done.items()}
     sources = {v.key: (v.extractor, v.id, v.webpage_url) for v in resolution.videos}  # not the table: duplicate
     # skips share a video's key, with nothing else filled in
-    shown = {key: [{"start": s["start"], "text": s["text"].strip(), "href": moment_url(*sources[key], s["start"])}
-                   for s in video] for key, video in segments.items()}
+    shown = {key: [{"start": s["start"], "text": s["text"].strip(), "href": moment_url(*sources[key], s["start"]),
+                    "suspect": s.get("suspect", [])} for s in video] for key, video in segments.items()}
     extra_stopwords = sorted({w.strip().lower() for w in stopwords if w.strip()})
     stop = figures.stopwords(extra_stopwords)
     sentences = [words for video in segments.values() for segment in video
