@@ -9,9 +9,10 @@ import re
 import pandas as pd
 import pytest
 
-from report_fixtures import OPTIONS, _store_transcript
+from report_fixtures import OPTIONS, _store_transcript, _video
 from transcription import figures, report
 from transcription.sources import Resolution, Video
+from transcription.store import Store
 
 
 def test_table_has_a_row_per_input_video_with_typed_columns(fixture_run):
@@ -140,3 +141,16 @@ def test_extra_stopwords_leave_the_figures_and_are_recorded(fixture_run):
     assert store.manifest("runs/all")["stopwords"] == ["abend", "damen", "guten", "hello", "herren", "meine", "talk",
                                                        "und", "welcome"]
     assert store.manifest("runs/none")["stopwords"] == []
+
+
+def test_figures_show_the_words_of_chinese_and_japanese_transcripts(tmp_path):
+    store = Store(str(tmp_path))
+    chinese, japanese = _video("zzzzzzzzzzz", "新闻"), _video("jjjjjjjjjjj", "ニュース")
+    results = [_store_transcript(store, chinese, "我的朋友在北京。", "zh"),
+               _store_transcript(store, japanese, "東京でコンピューターを買いました。", "ja")]
+    report.write(store, "r", Resolution([chinese, japanese], []), results, options=OPTIONS, title="t",
+                 stopwords=["在北"])
+    expected = [["朋友", "友在", "北京"], ["東京", "コンピューター"]]  # words and bigrams, not one token per clause
+    assert store.fs.cat_file(store.path("runs/r/wordcloud.png")) == figures.word_cloud(expected)
+    assert "我的朋友在北京。" in store.read_text("runs/r/report.html")
+    assert store.manifest("runs/r")["stopwords"] == ["在北"]
