@@ -30,9 +30,8 @@ def _store_transcript(store: Store, video: Video, text: str, language: str, susp
     return {"key": video.key, "status": "done", "transcript": rel}
 
 
-@pytest.fixture
-def fixture_run(tmp_path):
-    store = Store(str(tmp_path))
+def write_fixture_transcripts(store: Store) -> tuple[Resolution, list[dict | None]]:
+    """The fixture videos' transcripts, written into `store`; the run's resolution and its tasks' results."""
     english = _video("aaaaaaaaaaa", "Talk <script>alert(1)</script>")
     silent = _video("bbbbbbbbbbb", "Silent film")
     german = _video("ccccccccccc", "Nachrichten")
@@ -45,4 +44,10 @@ def fixture_run(tmp_path):
     ]
     skipped = [Skip("https://www.youtube.com/playlist?list=PL1", "upcoming stream or premiere: nothing to "
                     "transcribe yet", key="youtube/eeeeeeeeeee", title="Premiere")]
-    return store, Resolution([english, silent, german, crashed], skipped), results
+    return Resolution([english, silent, german, crashed], skipped), results
+
+
+@pytest.fixture
+def fixture_run(tmp_path):
+    store = Store(str(tmp_path))
+    return store, *write_fixture_transcripts(store)

@@ -31,16 +31,18 @@ def _store(store: Store | str | None) -> Store:
     return store if isinstance(store, Store) else Store(store)
 
 
-def _manifests(store: Store) -> list[dict[str, Any]]:
-    """Manifests of finished runs (the manifest is written last, so a run being reported is not listed)."""
+def manifests(store: Store | str | None = None) -> list[dict[str, Any]]:
+    """Manifests of the runs with a report, newest first (by `created`, then by run id). The manifest is written
+    last, so a run being reported is not listed. Fetched in one batch: s3fs reads them concurrently."""
+    store = _store(store)
     paths = store.fs.glob(store.path(f"runs/*/{MANIFEST}"))
-    return [json.loads(store.fs.cat_file(p)) for p in paths]
+    found = [json.loads(data) for data in store.fs.cat(paths).values()] if paths else []
+    return sorted(found, key=lambda m: (m["created"], m["run_id"]), reverse=True)
 
 
 def runs(store: Store | str | None = None) -> list[str]:
     """Ids of the runs with a report, newest first (by the manifest's `created`, then by run id)."""
-    manifests = _manifests(_store(store))
-    return [m["run_id"] for m in sorted(manifests, key=lambda m: (m["created"], m["run_id"]), reverse=True)]
+    return [m["run_id"] for m in manifests(store)]
 
 
 @dataclasses.dataclass(frozen=True)
