@@ -18,9 +18,8 @@ def _video(video_id: str, title: str) -> Video:
 
 
 def _store_transcript(store: Store, video: Video, text: str, language: str, suspect: tuple[str, ...] = ()) -> dict:
-    segments = [{"id": 0, "seek": 0, "start": 0.0, "end": 2.0, "text": f" {text}", "tokens": []}] if text else []
-    for segment in segments if suspect else ():
-        segment["suspect"] = list(suspect)
+    flags = {"suspect": list(suspect)} if suspect else {}
+    segments = [{"id": 0, "seek": 0, "start": 0.0, "end": 2.0, "text": f" {text}", "tokens": [], **flags}] if text else []
     rel = store.video_dir(video.extractor, video.id, "tiny")
     store.write_transcript(rel, {"text": text, "segments": segments, "language": language}, {
         "video": video.__dict__, "model": {"label": "tiny", "random_weights": False}, "options": OPTIONS.as_dict(),

@@ -106,15 +106,16 @@ def transcribe(model: whisper.Whisper, audios: Sequence[np.ndarray], options: Tr
                                   task=options.task)
         todo = [w for w in plan if languages[w.audio][0] == language]
         for n, batch in enumerate(_batches(todo, size), 1):
-            mels = [_mel(model, audios[w.audio], w.span) for w in batch]
-            features = _encode(model, batch, mels, fp16)
-            for w, mel, result in zip(batch, mels, _decode(model, features, tokenizer, opts, fp16), strict=True):
+            features = _encode(model, audios, batch, fp16)
+            for w, result in zip(batch, _decode(model, features, tokenizer, opts, fp16), strict=True):
+                w.features = None  # decoded: let the memory go
                 if _no_speech(result, opts):
                     continue
                 found = _segments(result, w.span, tokenizer)
                 if opts["word_timestamps"] and found:
                     add_word_timestamps(
-                        segments=found, model=model, tokenizer=tokenizer, mel=mel,
+                        segments=found, model=model, tokenizer=tokenizer,
+                        mel=_mel(model, audios[w.audio], w.span).to(features.dtype),
                         num_frames=(w.span.end - w.span.start) // HOP_LENGTH,
                         prepend_punctuations=opts["prepend_punctuations"],
                         append_punctuations=opts["append_punctuations"],
@@ -137,7 +138,7 @@ def _languages(model, audios, plan, language, size, fp16) -> list[tuple[str, dic
     probs: dict[int, list[dict[str, float]]] = {i: [] for i in range(len(audios))}
     for start in range(0, len(samples), size):
         batch = samples[start:start + size]
-        features = _encode(model, batch, [_mel(model, audios[w.audio], w.span) for w in batch], fp16)
+        features = _encode(model, audios, batch, fp16)
         for w, feature in zip(batch, features, strict=True):
             w.features = feature  # decoding reuses it: each window is encoded once
         for w, p in zip(batch, model.detect_language(features)[1], strict=True):
@@ -161,18 +162,14 @@ def _mel(model: whisper.Whisper, audio: np.ndarray, span: windows.Window) -> tor
     return whisper.pad_or_trim(mel, N_FRAMES)
 
 
-def _encode(model, batch: list[_Window], mels: list[torch.Tensor], fp16: bool) -> torch.Tensor:
+def _encode(model, audios: Sequence[np.ndarray], batch: list[_Window], fp16: bool) -> torch.Tensor:
     """Encoder output for a batch; windows encoded before (for language detection) are not encoded again."""
-    todo = [i for i, w in enumerate(batch) if w.features is None]
+    todo, encoded = [w for w in batch if w.features is None], iter(())
     if todo:
+        mels = torch.stack([_mel(model, audios[w.audio], w.span) for w in todo])
         with torch.no_grad():
-            encoded = model.encoder(torch.stack([mels[i] for i in todo]).to(torch.float16 if fp16 else torch.float32))
-        for i, feature in zip(todo, encoded, strict=True):
-            batch[i].features = feature
-    features = torch.stack([w.features for w in batch])
-    for w in batch:
-        w.features = None  # decoded once: let the memory go
-    return features
+            encoded = iter(model.encoder(mels.to(torch.float16 if fp16 else torch.float32)))
+    return torch.stack([next(encoded) if w.features is None else w.features for w in batch])
 
 
 def _decode(model, features: torch.Tensor, tokenizer: Tokenizer, opts: dict[str, Any],
