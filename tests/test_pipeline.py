@@ -111,3 +111,14 @@ def test_cli_run_exit_code_reports_failed_videos(model_env, podcast, faults):
     table = pd.read_csv(model_env / "runs/bad/results.csv").set_index("title")
     assert table.loc["ep-001", "status"] == "failed" and "503" in table.loc["ep-001", "reason"]
     assert table.loc["noise", "status"] == "skipped" and "not audio" in table.loc["noise", "reason"]
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("Hello there, general Kenobi.", 4),
+    ("我们喜欢人工智能。", 9),  # characters: Chinese has no spaces to count
+    ("東京でコンピューターを買った", 14),
+    ("Привет, мир — 2026", 4),
+    ("", 0),
+])
+def test_words_are_counted_in_scripts_with_and_without_spaces(text, words):
+    assert pipeline.word_count(text) == words

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import regex
+
 from transcription import sources
 from transcription.errors import Unavailable
 from transcription.options import TranscribeOptions
@@ -145,7 +147,7 @@ def _write(store: Store, downloaded: _Downloaded, result: dict[str, Any], spec, 
         "duration": duration,
         "segments": len(result["segments"]),
         "suspect_segments": sum(1 for s in result["segments"] if s.get("suspect")),
-        "words": len(text.split()),
+        "words": word_count(text),
         "characters": len(text),
         "timings": {**timings, "total_s": sum(timings.values())},
         "engine": {"whisper": whisper.__version__, "device": str(model.device), "host": socket.gethostname(),
@@ -155,6 +157,17 @@ def _write(store: Store, downloaded: _Downloaded, result: dict[str, Any], spec, 
     log.info("%s: %.0f s of %s audio transcribed in %.1f s → %s", video.key, duration, result["language"],
              timings["transcribe_s"], store.uri(rel_dir))
     return summary(manifest, rel_dir, "done")
+
+
+# Scripts written without spaces: each character counts as a word, the usual measure for Chinese and Japanese text
+_UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
+_WORD = regex.compile(rf"[{_UNSPACED}]|[^\s{_UNSPACED}]+")
+
+
+def word_count(text: str) -> int:
+    """Words as a reader counts them: whitespace-separated runs, and characters of scripts without spaces (a
+    Chinese transcript would otherwise count one "word" per clause)."""
+    return len(_WORD.findall(text))
 
 
 def summary(manifest: dict[str, Any], rel_dir: str, status: str) -> dict[str, Any]:
