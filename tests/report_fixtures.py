@@ -19,7 +19,8 @@ def _video(video_id: str, title: str) -> Video:
 
 def _store_transcript(store: Store, video: Video, text: str, language: str, suspect: tuple[str, ...] = ()) -> dict:
     flags = {"suspect": list(suspect)} if suspect else {}
-    segments = [{"id": 0, "seek": 0, "start": 0.0, "end": 2.0, "text": f" {text}", "tokens": [], **flags}] if text else []
+    segment = {"id": 0, "seek": 0, "start": 0.0, "end": 2.0, "text": f" {text}", "tokens": [], **flags}
+    segments = [segment] if text else []
     rel = store.video_dir(video.extractor, video.id, "tiny")
     store.write_transcript(rel, {"text": text, "segments": segments, "language": language}, {
         "video": video.__dict__, "model": {"label": "tiny", "random_weights": False}, "options": OPTIONS.as_dict(),

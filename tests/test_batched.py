@@ -112,7 +112,8 @@ def test_windows_whisper_rejects_are_decoded_again_at_the_next_temperature(model
     rejected = {**FAST, "temperature": (0.0, 0.7), "logprob_threshold": 0.0}  # any log probability is below 0
     result = engine.transcribe(model, audio, dataclasses.replace(GREEDY, whisper_options=rejected))
     assert result["segments"] and {s["temperature"] for s in result["segments"]} == {0.7}
-    accepted = engine.transcribe(model, audio, dataclasses.replace(GREEDY, whisper_options={**FAST, "temperature": (0.0, 0.7)}))
+    retried = dataclasses.replace(GREEDY, whisper_options={**FAST, "temperature": (0.0, 0.7)})
+    accepted = engine.transcribe(model, audio, retried)
     assert {s["temperature"] for s in accepted["segments"]} == {0.0}
 
 

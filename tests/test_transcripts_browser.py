@@ -69,7 +69,8 @@ def server(tmp_path_factory) -> Server:
     env = {**os.environ, "AIRFLOW_HOME": str(home), "TRANSCRIPTION_STORE": store.url,
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "viewer:viewer,operator:op",
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-           "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64), "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16)}
+           "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
+           "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16)}
     for command in (["db", "migrate"], ["dags", "reserialize"]):
         subprocess.run([AIRFLOW, *command], env=env, check=True, capture_output=True, timeout=120)
     url, log = f"http://127.0.0.1:{free_ports(1)[0]}", home / "api-server.log"

@@ -75,9 +75,9 @@ def transcribe_arguments(
 ) -> list[str]:
     """The `transcribe` command line for videos: what a pod runs to make the in-process launcher's call."""
     arguments = [
-        "transcribe", *(a for video in videos for a in ("--video", json.dumps(video))), "--model", options.model, "--task", options.task,
-        "--language", options.language or "auto", "--decoding", options.decoding, "--whisper-options", json.dumps(options.whisper_options),
-        "--store", store,
+        "transcribe", *(a for video in videos for a in ("--video", json.dumps(video))),
+        "--model", options.model, "--task", options.task, "--language", options.language or "auto",
+        "--decoding", options.decoding, "--whisper-options", json.dumps(options.whisper_options), "--store", store,
     ]
     arguments += ["--run-id", run_id] if run_id else []
     arguments += ["--max-duration", str(max_duration)] if max_duration else []

@@ -28,11 +28,17 @@ ENV_CACHE = "WHISPER_CACHE_DIR"  # where named models are downloaded to, or bake
 # tokens per window). task, language and fp16 are not among them: the first two are options of their own, fp16
 # follows the device.
 WHISPER_OPTIONS = frozenset({
-    "sample_len", "temperature", "best_of", "beam_size", "patience", "length_penalty", "suppress_tokens", "initial_prompt",
-    "carry_initial_prompt", "condition_on_previous_text", "compression_ratio_threshold", "logprob_threshold",
-    "no_speech_threshold", "word_timestamps", "prepend_punctuations", "append_punctuations", "clip_timestamps",
+    "sample_len", "temperature", "best_of", "beam_size", "patience", "length_penalty", "suppress_tokens",
+    "initial_prompt", "carry_initial_prompt", "condition_on_previous_text", "compression_ratio_threshold",
+    "logprob_threshold", "no_speech_threshold", "word_timestamps", "prepend_punctuations", "append_punctuations", "clip_timestamps",
     "hallucination_silence_threshold",
 })
+
+SUSPECT = {  # flag: (segment field, whisper.transcribe option whose threshold it is compared with, too high?)
+    "no_speech": ("no_speech_prob", "no_speech_threshold", True),
+    "repetitive": ("compression_ratio", "compression_ratio_threshold", True),
+    "improbable": ("avg_logprob", "logprob_threshold", False),
+}
 
 
 class ModelUnavailable(RuntimeError):
@@ -151,13 +157,6 @@ def _sequential(model: whisper.Whisper, audio: np.ndarray, options: TranscribeOp
     kwargs = {"clip_timestamps": [t for w in plan for t in w.seconds], **options.whisper_options}
     return whisper.transcribe(model, audio, task=options.task, language=options.language,
                               fp16=model.device.type == "cuda", verbose=None, **kwargs)
-
-
-SUSPECT = {  # flag: (segment field, whisper.transcribe option whose threshold it is compared with, too high?)
-    "no_speech": ("no_speech_prob", "no_speech_threshold", True),
-    "repetitive": ("compression_ratio", "compression_ratio_threshold", True),
-    "improbable": ("avg_logprob", "logprob_threshold", False),
-}
 
 
 def flag_suspects(segments: list[dict[str, Any]], whisper_options: dict[str, Any]) -> None:
