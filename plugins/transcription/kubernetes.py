@@ -114,19 +114,10 @@ def label_value(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", text)[:63].strip("._-")
 
 
-def pod_requests(
-    videos: Sequence[dict[str, Any]],
-    options: TranscribeOptions,
-    *,
-    store: str,
-    run_id: str,
-    force: bool,
-    max_duration: float | None = None,
-    per_pod: int = 1,
-) -> list[dict[str, Any]]:
-    """The mapped pods' keyword arguments: `per_pod` videos each, in the order given."""
-    return [pod_request(videos[i:i + per_pod], options, store=store, run_id=run_id, force=force,
-                        max_duration=max_duration) for i in range(0, len(videos), per_pod)]
+def pod_requests(videos: Sequence[dict[str, Any]], options: TranscribeOptions, *, per_pod: int = 1,
+                 **call: Any) -> list[dict[str, Any]]:
+    """The mapped pods' keyword arguments: `per_pod` videos each, in the order given; `call`: pod_request's."""
+    return [pod_request(videos[i:i + per_pod], options, **call) for i in range(0, len(videos), per_pod)]
 
 
 def pod_request(
